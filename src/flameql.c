@@ -1,0 +1,251 @@
+/* flameql.c -- the original extension's app-name grammar and session-id injection. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flameql.h"
+
+#define NAME_KEY	"__name__"
+#define SESSION_KEY	"__session_id__"
+
+/* A piece of the parsed name; borrowed from it (or from a literal). */
+struct span {
+	const char	*p;
+	size_t		 len;
+};
+
+struct label {
+	struct span	 key;
+	struct span	 value;
+};
+
+/* The result of ParseKey: the app name plus a label map with unique keys. */
+struct key {
+	struct span	 app;
+	struct label	*labels;	/* owned; room for every '=' plus one */
+	size_t		 n;
+};
+
+enum state {
+	ST_NAME,	/* up to the first '{' */
+	ST_KEY,		/* a label key, up to '=' ('}' ends the parse) */
+	ST_VALUE,	/* a label value, up to ',' or '}' */
+	ST_DONE
+};
+
+/* Go's strings.TrimSpace, ASCII part: \t \n \v \f \r and space. */
+static bool
+is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static struct span
+trim(struct span s)
+{
+	while (s.len > 0 && is_space(s.p[0])) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && is_space(s.p[s.len - 1]))
+		s.len--;
+	return s;
+}
+
+static bool
+span_is(struct span s, const char *lit)
+{
+	return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
+}
+
+/* Byte order, a prefix first: Go's string comparison. */
+static int
+span_cmp(struct span a, struct span b)
+{
+	int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+
+	if (c != 0)
+		return c;
+	return (a.len > b.len) - (a.len < b.len);
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	return span_cmp(((const struct label *)a)->key, ((const struct label *)b)->key);
+}
+
+/* flameql tag keys: [A-Za-z0-9_]+. */
+static bool
+key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '_';
+}
+
+/* flameql app names: [A-Za-z0-9_.-]+. */
+static bool
+app_char(char c)
+{
+	return key_char(c) || c == '.' || c == '-';
+}
+
+static bool
+all_chars(struct span s, bool (*allowed)(char))
+{
+	size_t i;
+
+	if (s.len == 0)
+		return false;
+	for (i = 0; i < s.len; i++)
+		if (!allowed(s.p[i]))
+			return false;
+	return true;
+}
+
+/* labels[key] = value, Go map style: "__name__" is the app name, the last value wins. */
+static void
+set_label(struct key *k, struct span key, struct span value)
+{
+	size_t i;
+
+	if (span_is(key, NAME_KEY)) {
+		k->app = value;
+		return;
+	}
+	for (i = 0; i < k->n; i++) {
+		if (span_cmp(k->labels[i].key, key) == 0) {
+			k->labels[i].value = value;
+			return;
+		}
+	}
+	k->labels[k->n].key = key;
+	k->labels[k->n].value = value;
+	k->n++;
+}
+
+/*
+ * The original's ParseKey, a state machine over name + "{". As in the
+ * original, a ',' or '}' after a value returns to the key state; only a '}'
+ * in the key state ends the parse. Fills k (spans into s); -EINVAL when the
+ * name does not parse.
+ */
+static int
+parse_key(const char *s, struct key *k)
+{
+	size_t len = strlen(s), i, start = 0;
+	struct span key = { s, 0 };
+	enum state st = ST_NAME;
+
+	for (i = 0; i <= len && st != ST_DONE; i++) {
+		char c = i < len ? s[i] : '{';
+
+		switch (st) {
+		case ST_NAME:
+			if (c != '{')
+				break;
+			k->app = trim((struct span){ s, i });
+			if (!all_chars(k->app, app_char))
+				return -EINVAL;
+			st = ST_KEY;
+			start = i + 1;
+			break;
+		case ST_KEY:
+			if (c == '}') {
+				st = ST_DONE;
+			} else if (c == '=') {
+				key = (struct span){ s + start, i - start };
+				st = ST_VALUE;
+				start = i + 1;
+			}
+			break;
+		case ST_VALUE:
+			if (c != ',' && c != '}')
+				break;
+			key = trim(key);
+			if (!span_is(key, NAME_KEY) && !all_chars(key, key_char))
+				return -EINVAL;
+			set_label(k, key, trim((struct span){ s + start, i - start }));
+			st = ST_KEY;
+			start = i + 1;
+			break;
+		case ST_DONE:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Normalized(): app "{" k=v,... sorted by key "}". malloc'd, NULL on OOM. */
+static char *
+normalized(struct key *k)
+{
+	size_t i, size = k->app.len + 3, w = 0;
+	char *out;
+
+	for (i = 0; i < k->n; i++)
+		size += k->labels[i].key.len + k->labels[i].value.len + 2;
+	out = malloc(size);
+	if (out == NULL)
+		return NULL;
+	qsort(k->labels, k->n, sizeof(k->labels[0]), label_cmp);
+	memcpy(out, k->app.p, k->app.len);
+	w = k->app.len;
+	out[w++] = '{';
+	for (i = 0; i < k->n; i++) {
+		const struct label *l = &k->labels[i];
+
+		if (i > 0)
+			out[w++] = ',';
+		memcpy(out + w, l->key.p, l->key.len);
+		w += l->key.len;
+		out[w++] = '=';
+		memcpy(out + w, l->value.p, l->value.len);
+		w += l->value.len;
+	}
+	out[w++] = '}';
+	out[w] = '\0';
+	return out;
+}
+
+int
+flameql_inject_session(const char *name, const char *session_id, char **ret_name)
+{
+	struct key k = { { NULL, 0 }, NULL, 0 };
+	struct span session = { SESSION_KEY, sizeof(SESSION_KEY) - 1 };
+	size_t i, n_eq = 0;
+	char *norm;
+	int rc = 0;
+
+	if (session_id == NULL || *session_id == '\0' || ret_name == NULL)
+		return -EINVAL;
+	if (name == NULL)
+		return 0;		/* like an absent query parameter: "" */
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] == '=')
+			n_eq++;
+	k.labels = calloc(n_eq + 1, sizeof(*k.labels));
+	if (k.labels == NULL)
+		return -ENOMEM;
+	if (parse_key(name, &k) < 0)
+		goto out;
+	for (i = 0; i < k.n; i++)
+		if (span_cmp(k.labels[i].key, session) == 0)
+			goto out;
+	set_label(&k, session, (struct span){ session_id, strlen(session_id) });
+	norm = normalized(&k);
+	if (norm == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*ret_name = norm;
+	rc = 1;
+out:
+	free(k.labels);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/* hdr.h -- HTTP header name/value rules: validation, hop-by-hop names, secrets. */
+#ifndef RELAY_HDR_H
+#define RELAY_HDR_H
+
+#include <stdbool.h>
+
+/* An RFC 9110 token: non-empty, only tchar. */
+bool	hdr_name_valid(const char *name);
+/* No CR, LF, NUL or other control character except HTAB. */
+bool	hdr_value_valid(const char *value);
+/*
+ * Hop-by-hop names a relay never forwards: Connection, Keep-Alive,
+ * Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer(s),
+ * Transfer-Encoding, Upgrade, Expect. Case-insensitive.
+ */
+bool	hdr_is_hop_by_hop(const char *name);
+/* What only the relay itself sets: hop-by-hop names plus Host and Content-Length. */
+bool	hdr_is_relay_owned(const char *name);
+/* Values never to be logged: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Amz-Security-Token, X-Api-Key. */
+bool	hdr_is_secret(const char *name);
+
+#endif

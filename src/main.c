@@ -1,0 +1,272 @@
+/* main.c -- command line, startup in order, signals, bounded drain, teardown in reverse. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "chain.h"
+#include "log.h"
+#include "modules.h"
+#include "server.h"
+#include "settings.h"
+#include "stats.h"
+#include "upstream.h"
+
+struct daemon {
+	struct relay_settings	 cfg;
+	struct relay_stats	 stats;
+	struct event_base	*base;
+	struct chain		*chain;
+	struct upstream		*up;
+	struct server		*srv;
+	struct event		*sig_term;
+	struct event		*sig_int;
+	struct event		*sig_usr1;
+	struct event		*drain_deadline;
+	int			 stopping;
+};
+
+static const char usage_text[] =
+"usage: pyroscope-lambda-extension [--check-config | --version | --help]\n"
+"\n"
+"Relays profiles that Pyroscope SDKs upload to the local listener on to\n"
+"PYROSCOPE_REMOTE_ADDRESS, adding credentials, tenant and custom headers.\n"
+"Configuration comes from the environment only; see README.md for every\n"
+"variable. The main ones:\n"
+"  PYROSCOPE_REMOTE_ADDRESS   remote server (default " SETTINGS_DEFAULT_REMOTE ")\n"
+"  PYROSCOPE_AUTH_TOKEN       Bearer token, or\n"
+"  PYROSCOPE_BASIC_AUTH_USER / PYROSCOPE_BASIC_AUTH_PASSWORD\n"
+"  PYROSCOPE_TENANT_ID        sent as X-Scope-OrgID\n"
+"  PYROSCOPE_HTTP_HEADERS     JSON object of extra headers\n"
+"  PYROSCOPE_LISTEN_ADDRESS   default " SETTINGS_DEFAULT_LISTEN "\n"
+"  PYROSCOPE_DEV_MODE=true    run as a plain local relay (hosts, containers)\n"
+"\n"
+"  --check-config   validate the environment, print 'configuration OK' or\n"
+"                   every problem, exit 0 or 1\n"
+"  --version        print the version\n"
+"  --help           this text\n";
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Everything a real start checks, without listening: exit status for --check-config. */
+static int
+check_config(const struct relay_settings *cfg)
+{
+	struct chain *chain = NULL;
+	char *err = NULL;
+	int bad = cfg->nproblems > 0;
+
+	for (size_t i = 0; i < cfg->nproblems; i++)
+		fprintf(stderr, "error: %s\n", cfg->problems[i].text);
+	if (chain_new(relay_modules, cfg, &chain, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err ? err : "out of memory");
+		bad = 1;
+	}
+	free(err);
+	chain_free(chain);
+	if (cfg->self_profiling)
+		fprintf(stderr, "warning: PYROSCOPE_SELF_PROFILING is not available in this implementation and is ignored\n");
+	if (bad)
+		return 1;
+	printf("configuration OK\n");
+	return 0;
+}
+
+static void
+log_summary(const struct daemon *d, const char *what)
+{
+	char line[512];
+
+	stats_summary(&d->stats, line, sizeof(line));
+	log_info("%s: %s", what, line);
+}
+
+static void
+on_idle(void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("Drain time (PYROSCOPE_TIMEOUT) is over with %zu profiles still pending; they are dropped",
+	    upstream_pending(d->up));
+	event_base_loopexit(d->base, NULL);
+}
+
+/* First SIGTERM/SIGINT: keep serving, drain for at most PYROSCOPE_TIMEOUT. Second: stop now. */
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {
+		.tv_sec = (time_t)(d->cfg.timeout_ns / 1000000000),
+		.tv_usec = (suseconds_t)(d->cfg.timeout_ns % 1000000000 / 1000),
+	};
+
+	(void)what;
+	log_info("Received signal: '%s'. Exiting", sig == SIGTERM ? "terminated" : "interrupt");
+	if (d->stopping++) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	if (upstream_pending(d->up) > 0)
+		log_info("Draining %zu pending profiles for at most %lld ms", upstream_pending(d->up),
+		    (long long)(d->cfg.timeout_ns / 1000000));
+	evtimer_add(d->drain_deadline, &tv);
+	upstream_on_idle(d->up, on_idle, d);
+}
+
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	log_summary(arg, "Relay statistics");
+}
+
+static int
+add_signals(struct daemon *d)
+{
+	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, on_stop_signal, d);
+	d->sig_usr1 = evsignal_new(d->base, SIGUSR1, on_usr1, d);
+	d->drain_deadline = evtimer_new(d->base, on_drain_deadline, d);
+	if (d->sig_term == NULL || d->sig_int == NULL || d->sig_usr1 == NULL || d->drain_deadline == NULL)
+		return -1;
+	if (evsignal_add(d->sig_term, NULL) < 0 || evsignal_add(d->sig_int, NULL) < 0 ||
+	    evsignal_add(d->sig_usr1, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+report_settings(const struct relay_settings *cfg)
+{
+	for (size_t i = 0; i < cfg->nproblems; i++)
+		log_error("%s", cfg->problems[i].text);
+	if (cfg->self_profiling)
+		log_warn("PYROSCOPE_SELF_PROFILING: self-profiling is not available in this implementation; ignoring");
+	if (cfg->unsendable == NULL)
+		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
+}
+
+/* Build everything in order; returns the exit status. */
+static int
+run(struct daemon *d)
+{
+	struct log_config lc;
+	char *err = NULL;
+	int bound = 0;
+
+	settings_log_config(&d->cfg, &lc);
+	if (log_configure(&lc) < 0)
+		fprintf(stderr, "pyroscope-lambda-extension: out of memory configuring the log\n");
+	log_info("Starting relay");
+	report_settings(&d->cfg);
+	if (!d->cfg.dev_mode) {
+		log_error("The Lambda Extensions API client is not available in this version; "
+		    "set PYROSCOPE_DEV_MODE=true to run as a local relay. Exiting");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d->base = event_base_new();
+	if (d->base == NULL || add_signals(d) < 0) {
+		log_error("Cannot set up the event loop; exiting");
+		return 1;
+	}
+	if (chain_new(relay_modules, &d->cfg, &d->chain, &err) < 0) {
+		log_error("Cannot initialise module %s; exiting", err ? err : "(out of memory)");
+		free(err);
+		return 1;
+	}
+	d->up = upstream_new(d->base, &d->cfg, d->chain, &d->stats, &err);
+	if (d->up == NULL) {
+		log_error("Cannot set up the upstream client: %s; exiting", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
+	d->srv = server_new(d->base, &d->cfg, d->chain, &d->stats, d->up, &bound);
+	if (d->srv == NULL || bound == 0) {
+		log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
+		return 1;
+	}
+	event_base_dispatch(d->base);
+	return 0;
+}
+
+static void
+teardown(struct daemon *d)
+{
+	server_free(d->srv);
+	if (d->up != NULL) {
+		upstream_free(d->up);	/* drops and counts what is left */
+		log_summary(d, "Relay stopped");
+	}
+	chain_free(d->chain);
+	if (d->sig_term != NULL)
+		event_free(d->sig_term);
+	if (d->sig_int != NULL)
+		event_free(d->sig_int);
+	if (d->sig_usr1 != NULL)
+		event_free(d->sig_usr1);
+	if (d->drain_deadline != NULL)
+		event_free(d->drain_deadline);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	settings_clear(&d->cfg);
+	log_reset();
+	libevent_global_shutdown();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	int check = 0, status;
+
+	memset(&d, 0, sizeof(d));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check = 1;
+		} else {
+			fprintf(stderr, "pyroscope-lambda-extension: unknown option '%s'\n%s", argv[i], usage_text);
+			return 2;
+		}
+	}
+	if (settings_load(&d.cfg, env_get) < 0) {
+		fprintf(stderr, "pyroscope-lambda-extension: out of memory reading the configuration\n");
+		return 1;
+	}
+	if (check) {
+		status = check_config(&d.cfg);
+		settings_clear(&d.cfg);
+		return status;
+	}
+	status = run(&d);
+	teardown(&d);
+	return status;
+}

@@ -1,0 +1,78 @@
+/* request.h -- one accepted upload on its way upstream, and the only helpers that edit it. */
+#ifndef RELAY_REQUEST_H
+#define RELAY_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+struct evbuffer;
+
+/* What finally happened to a request (accounting and access log). */
+enum relay_outcome {
+	RELAY_PENDING = 0,
+	RELAY_DELIVERED,		/* the remote answered 2xx */
+	RELAY_DROPPED_QUEUE_FULL,	/* pushed out of a full queue */
+	RELAY_DROPPED_REJECTED,		/* the remote answered non-2xx */
+	RELAY_DROPPED_FAILED,		/* connection error or timeout */
+	RELAY_DROPPED_UNSENDABLE,	/* configuration makes sending impossible */
+	RELAY_DROPPED_SHUTDOWN,		/* still queued when the drain ran out of time */
+	RELAY_DROPPED_INTERNAL,		/* out of memory or a module failed */
+	RELAY_DROPPED_TOO_LARGE,	/* larger than the whole queue budget */
+	RELAY_OUTCOME_COUNT
+};
+
+struct relay_req {
+	uint64_t		 id;
+	enum evhttp_cmd_type	 method;
+	char			*path;		/* owned: raw path as received, starts with '/' */
+	char			*query;		/* owned: raw query without '?', or NULL */
+	struct evkeyvalq	 headers;	/* owned: the headers to send upstream */
+	struct evbuffer		*body;		/* owned: the body, moved from the server (never copied) */
+	size_t			 body_len;
+	struct timespec		 accepted;	/* CLOCK_MONOTONIC when the body was complete */
+
+	/* filled by the forwarder */
+	enum relay_outcome	 outcome;
+	int			 status;	/* last upstream status, 0 if none */
+	int			 attempts;
+
+	TAILQ_ENTRY(relay_req)	 link;		/* queue membership */
+};
+
+TAILQ_HEAD(relay_req_list, relay_req);
+
+/* A new empty request (no body yet); NULL on OOM. */
+struct relay_req *relay_req_new(uint64_t id, enum evhttp_cmd_type method);
+/* Free the request and everything it owns; NULL-safe. */
+void	relay_req_free(struct relay_req *rr);
+
+/* The first value of header `name` (case-insensitive), or NULL. */
+const char *relay_req_header(const struct relay_req *rr, const char *name);
+/*
+ * Set header `name` to `value`, replacing every earlier value (any letter
+ * case). Refuses (-EINVAL) names the relay owns (hop-by-hop, Host,
+ * Content-Length) and values with CR, LF or other control characters.
+ * 0 on success, -ENOMEM.
+ */
+int	relay_req_set_header(struct relay_req *rr, const char *name, const char *value);
+/* Remove every value of header `name`. */
+void	relay_req_unset_header(struct relay_req *rr, const char *name);
+/*
+ * Copy a client's header unless the relay owns it (hop-by-hop, Host,
+ * Content-Length): appended, keeping the client's order and letter case.
+ */
+int	relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value);
+/* Replace the raw query (takes ownership of `query`, which may be NULL). */
+void	relay_req_set_query(struct relay_req *rr, char *query);
+/* The method's name ("POST"), for logs. */
+const char *relay_req_method_name(enum evhttp_cmd_type method);
+/* Milliseconds since the request was accepted. */
+double	relay_req_age_ms(const struct relay_req *rr);
+
+#endif

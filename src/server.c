@@ -1,0 +1,208 @@
+/* server.c -- the local evhttp listener: accept, run the chain, queue, answer at once. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/*
+ * libevent rule: the request handed to on_request() is answered exactly once
+ * (evhttp_send_reply/evhttp_send_error) before the callback returns; its body
+ * is moved (not copied) into the relay request.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "log.h"
+#include "server.h"
+
+#define CLIENT_IDLE_TIMEOUT	60	/* seconds a client connection may stall */
+#define PUSH_SUFFIX		"/push.v1.PusherService/Push"
+
+struct server {
+	struct evhttp		*http;		/* owned */
+	struct chain		*chain;		/* borrowed */
+	struct relay_stats	*stats;		/* borrowed */
+	struct upstream		*up;		/* borrowed */
+	uint64_t		 next_id;
+};
+
+/* Split an origin-form or absolute-form request target into path and raw query. */
+static int
+split_target(const char *uri, char **ret_path, char **ret_query)
+{
+	const char *p = uri, *q;
+
+	if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
+		p = strstr(p, "//") + 2;
+		p += strcspn(p, "/?");
+	}
+	if (*p != '/' && *p != '?' && *p != '\0')
+		return -EINVAL;
+	q = strchr(p, '?');
+	*ret_path = (*p == '/') ? strndup(p, q ? (size_t)(q - p) : strlen(p)) : strdup("/");
+	*ret_query = (q != NULL && q[1] != '\0') ? strdup(q + 1) : NULL;
+	if (*ret_path == NULL || (q != NULL && q[1] != '\0' && *ret_query == NULL)) {
+		free(*ret_path);
+		free(*ret_query);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool
+is_push(const char *path)
+{
+	size_t n = strlen(path), m = sizeof(PUSH_SUFFIX) - 1;
+
+	return n >= m && strcmp(path + n - m, PUSH_SUFFIX) == 0;
+}
+
+/*
+ * What the SDK is told. Push clients (Connect) need 200 with their own
+ * Content-Type and an empty message; /ingest clients get an empty 200.
+ */
+static void
+reply_accepted(struct evhttp_request *req, const char *path, const char *ctype)
+{
+	struct evbuffer *body = NULL;
+
+	if (is_push(path) && ctype != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+		body = evbuffer_new();
+		if (body != NULL && strstr(ctype, "json") != NULL)
+			evbuffer_add(body, "{}", 2);
+	}
+	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+static int
+copy_headers(struct relay_req *rr, struct evhttp_request *req)
+{
+	const struct evkeyval *h;
+
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+		if (relay_req_copy_client_header(rr, h->key, h->value) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct relay_req *rr;
+	const char *ctype;
+	char *path = NULL, *query = NULL;
+	int rc;
+
+	rc = split_target(evhttp_request_get_uri(req), &path, &query);
+	if (rc < 0) {
+		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
+		return;
+	}
+	rr = relay_req_new(++srv->next_id, evhttp_request_get_command(req));
+	if (rr == NULL) {
+		free(path);
+		free(query);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	rr->path = path;
+	rr->query = query;
+	evbuffer_add_buffer(rr->body, evhttp_request_get_input_buffer(req));
+	rr->body_len = evbuffer_get_length(rr->body);
+	stats_received(srv->stats, rr);
+	if (copy_headers(rr, req) < 0) {
+		upstream_finish(srv->up, rr, RELAY_DROPPED_INTERNAL);
+		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
+		return;
+	}
+	if (chain_run(srv->chain, rr) != RELAY_NEXT) {
+		upstream_finish(srv->up, rr, RELAY_DROPPED_INTERNAL);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	/* The path is needed after rr is handed over; the request still holds the client's headers. */
+	ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	path = strdup(rr->path);
+	if (upstream_submit(srv->up, rr) == -E2BIG)
+		evhttp_send_error(req, 413, NULL);
+	else
+		reply_accepted(req, path ? path : "/", ctype);
+	free(path);
+}
+
+static void
+log_bound(struct evhttp_bound_socket *bs, const char *host)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int port = 0;
+
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &len) == 0)
+		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	if (strchr(host, ':') != NULL)
+		log_info("Serving on [%s]:%d", host, port);
+	else
+		log_info("Serving on %s:%d", host, port);
+}
+
+struct server *
+server_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
+    struct relay_stats *stats, struct upstream *up, int *ret_bound)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	int bound = 0;
+
+	if (srv == NULL || (srv->http = evhttp_new(base)) == NULL) {
+		free(srv);
+		return NULL;
+	}
+	srv->chain = chain;
+	srv->stats = stats;
+	srv->up = up;
+	evhttp_set_gencb(srv->http, on_request, srv);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes);
+	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
+	evhttp_set_timeout(srv->http, CLIENT_IDLE_TIMEOUT);
+	evhttp_set_default_content_type(srv->http, NULL);
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct listen_addr *la = &cfg->listen[i];
+		struct evhttp_bound_socket *bs;
+
+		bs = evhttp_bind_socket_with_handle(srv->http, la->host, (ev_uint16_t)la->port);
+		if (bs == NULL) {
+			log_error("Cannot listen on %s port %d: %s; continuing without this address",
+			    la->host, la->port, strerror(errno));
+			continue;
+		}
+		log_bound(bs, la->host);
+		bound++;
+	}
+	*ret_bound = bound;
+	return srv;
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	evhttp_free(srv->http);
+	free(srv);
+}

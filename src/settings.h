@@ -1,0 +1,101 @@
+/* settings.h -- the daemon's configuration: PYROSCOPE_* environment -> immutable struct. */
+#ifndef RELAY_SETTINGS_H
+#define RELAY_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "remote.h"
+
+#define SETTINGS_MAX_LISTEN	8
+#define SETTINGS_MAX_HEADERS	64
+
+/* The one Pyroscope remote used when PYROSCOPE_REMOTE_ADDRESS is unset. */
+#define SETTINGS_DEFAULT_REMOTE	"https://profiles-prod-001.grafana.net"
+#define SETTINGS_DEFAULT_LISTEN	"127.0.0.1:4040,[::1]:4040"
+
+struct listen_addr {
+	char	*host;		/* owned: IP literal or name, without [] */
+	int	 port;
+};
+
+struct custom_header {
+	char	*name;		/* owned */
+	char	*value;		/* owned */
+};
+
+/*
+ * One problem found while reading the environment. A start logs each at error
+ * level and goes on with the fallback; --check-config prints them and fails.
+ */
+struct settings_problem {
+	char	*text;		/* owned: names the variable, the value (unless secret) and the fallback */
+};
+
+struct relay_settings {
+	bool			 dev_mode;
+	char			*runtime_api;		/* AWS_LAMBDA_RUNTIME_API, or NULL */
+
+	/* logging (logrus-compatible) */
+	enum log_level		 log_level;
+	enum log_format		 log_format;
+	char			*log_timestamp_format;
+	bool			 log_timestamp_disable;
+	char			*log_time_key;
+	char			*log_level_key;
+	char			*log_msg_key;
+	char			*log_error_key;
+	char			*log_func_key;		/* accepted, inert (as in the original) */
+	char			*log_file_key;		/* accepted, inert (as in the original) */
+
+	/* the remote */
+	char			*remote_address;	/* as configured (may hold userinfo: never log) */
+	struct remote_url	 remote;		/* parsed; host is NULL when unusable */
+	char			*auth_token;
+	char			*basic_auth_user;
+	char			*basic_auth_password;
+	char			*tenant_id;
+	size_t			 nheaders;
+	struct custom_header	 headers[SETTINGS_MAX_HEADERS];
+
+	/* forwarding */
+	int64_t			 timeout_ns;		/* whole upload, > 0 */
+	int			 num_workers;		/* uploads in flight at most */
+	bool			 flush_on_invoke;
+	bool			 self_profiling;	/* accepted; not available in this implementation */
+
+	/* listening and limits */
+	size_t			 nlisten;
+	struct listen_addr	 listen[SETTINGS_MAX_LISTEN];
+	uint64_t		 max_body_bytes;
+	uint64_t		 max_header_bytes;
+	uint64_t		 queue_max_profiles;
+	uint64_t		 queue_max_bytes;
+
+	/*
+	 * Why nothing can be sent (bad remote address, unusable headers JSON,
+	 * credentials that cannot go in a header), or NULL. The daemon still
+	 * answers SDKs; uploads are counted and logged as dropped.
+	 */
+	char			*unsendable;		/* owned */
+
+	/* what was wrong, in the order found */
+	size_t			 nproblems;
+	struct settings_problem	*problems;		/* owned array */
+};
+
+/*
+ * Read the configuration from `getenv_fn` (getenv in production; tests pass
+ * their own). Always fills *ret with a usable configuration: every invalid
+ * value is replaced by its documented fallback and recorded in ret->problems.
+ * Returns 0, or -ENOMEM (then *ret is cleared).
+ */
+int	settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *name));
+/* Free everything; NULL-safe, idempotent. */
+void	settings_clear(struct relay_settings *s);
+/* The logger configuration the settings describe (borrowed strings). */
+void	settings_log_config(const struct relay_settings *s, struct log_config *ret);
+
+#endif

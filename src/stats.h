@@ -1,0 +1,32 @@
+/* stats.h -- the relay's accounting: every received profile ends delivered or dropped by reason. */
+#ifndef RELAY_STATS_H
+#define RELAY_STATS_H
+
+#include <stdint.h>
+
+#include "request.h"
+
+struct relay_stats {
+	uint64_t	received;		/* profiles accepted from clients */
+	uint64_t	received_bytes;
+	uint64_t	delivered;
+	uint64_t	delivered_bytes;
+	uint64_t	dropped[RELAY_OUTCOME_COUNT];	/* indexed by the RELAY_DROPPED_* outcome */
+	uint64_t	dropped_bytes;
+	uint64_t	queued;			/* gauge */
+	uint64_t	queued_bytes;		/* gauge (queue cost, bodies plus overhead) */
+	uint64_t	in_flight;		/* gauge */
+};
+
+/* A profile was received (before it is queued). */
+void	stats_received(struct relay_stats *st, const struct relay_req *rr);
+/* A profile reached its final outcome (rr->outcome is set). */
+void	stats_finished(struct relay_stats *st, const struct relay_req *rr);
+/* Sum of every dropped[] entry. */
+uint64_t stats_dropped_total(const struct relay_stats *st);
+/* The stable name of an outcome ("queue_full", "rejected", ...), for logs and metrics. */
+const char *stats_reason_name(enum relay_outcome o);
+/* One line "received=N delivered=N dropped=N (...) queued=N in_flight=N"; writes into buf. */
+void	stats_summary(const struct relay_stats *st, char *buf, size_t size);
+
+#endif

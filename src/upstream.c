@@ -1,0 +1,522 @@
+/* upstream.c -- the forwarder: queue, upload slots over kept-alive connections, final accounting. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/*
+ * libevent rules this file lives by:
+ * - after evhttp_make_request() the connection owns the outbound request; the
+ *   done callback's request is freed by libevent when the callback returns;
+ * - a connection is never freed inside one of its own callbacks: a slot whose
+ *   connection failed is marked stale and replaced from the dispatch event;
+ * - a TLS connection is never reconnected by evhttp (its SSL object cannot be
+ *   reused), so any connection that closed is replaced, never revived;
+ * - bodies go out by reference (evbuffer_add_buffer_reference): held once in
+ *   memory, still there if the upload has to be tried again.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "log.h"
+#include "queue.h"
+#include "remote.h"
+#include "tls.h"
+#include "upstream.h"
+
+#define RESPONSE_MAX_BODY	(1 << 20)
+#define LOG_BODY_HEAD		256
+#define DROP_LOG_INTERVAL	1	/* seconds between two log lines for the same drop reason */
+
+struct slot {
+	struct upstream			*up;		/* borrowed: owner */
+	struct evhttp_connection	*conn;		/* owned; NULL until first used */
+	struct relay_req		*rr;		/* owned while in flight, else NULL */
+	struct evhttp_request		*req;		/* owned by conn while in flight */
+	struct event			*timer;		/* owned: bounds the whole upload */
+	int				 error;		/* evhttp_request_error + 1, or 0 */
+	bool				 stale;		/* replace conn before the next upload */
+};
+
+struct drop_log {
+	time_t		last;
+	uint64_t	suppressed;
+};
+
+struct upstream {
+	struct event_base		*base;		/* borrowed */
+	const struct relay_settings	*cfg;		/* borrowed */
+	struct chain			*chain;		/* borrowed */
+	struct relay_stats		*stats;		/* borrowed */
+	struct evdns_base		*dns;		/* owned */
+	SSL_CTX				*ssl_ctx;	/* owned; NULL for http:// */
+	struct event			*kick;		/* owned: deferred dispatch */
+	struct relay_queue		 queue;		/* owns the queued requests */
+	struct slot			*slots;		/* owned array */
+	int				 nslots;
+	int				 busy;
+	struct timeval			 timeout;
+	struct drop_log			 drops[RELAY_OUTCOME_COUNT];
+	void				(*idle_cb)(void *);
+	void				*idle_arg;
+};
+
+static void
+update_gauges(struct upstream *up)
+{
+	up->stats->queued = up->queue.count;
+	up->stats->queued_bytes = up->queue.bytes;
+	up->stats->in_flight = (uint64_t)up->busy;
+}
+
+/*
+ * Log a drop, at most once a second per reason: a flood of drops must not
+ * become a flood of lines. Suppressed lines are counted in the next one.
+ */
+static void __attribute__((format(printf, 4, 5)))
+log_drop(struct upstream *up, enum relay_outcome why, const struct relay_req *rr, const char *fmt, ...)
+{
+	struct drop_log *dl = &up->drops[why];
+	time_t now = time(NULL);
+	const struct log_field f[] = { { "path", rr->path } };
+	char msg[1024];
+	va_list ap;
+
+	if (now - dl->last < DROP_LOG_INTERVAL) {
+		dl->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (dl->suppressed > 0)
+		log_f(LOG_ERROR, f, 1, "%s (%llu more dropped for the same reason since the last report)",
+		    msg, (unsigned long long)dl->suppressed);
+	else
+		log_f(LOG_ERROR, f, 1, "%s", msg);
+	dl->last = now;
+	dl->suppressed = 0;
+}
+
+/* The end of every request's life: account, tell the modules, free. */
+void
+upstream_finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome)
+{
+	rr->outcome = outcome;
+	stats_finished(up->stats, rr);
+	chain_done(up->chain, rr);
+	relay_req_free(rr);
+}
+
+static void
+kick(struct upstream *up)
+{
+	event_active(up->kick, 0, 0);
+}
+
+static struct evhttp_connection *
+connect_new(struct upstream *up)
+{
+	const struct remote_url *r = &up->cfg->remote;
+	struct evhttp_connection *conn;
+
+	if (up->ssl_ctx != NULL) {
+		SSL *ssl = tls_client_ssl_new(up->ssl_ctx, r->host);
+		struct bufferevent *bev;
+
+		if (ssl == NULL)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(up->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (bev == NULL) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev, r->host,
+		    (unsigned short)r->port);
+		if (conn == NULL)
+			bufferevent_free(bev);
+	} else {
+		conn = evhttp_connection_base_new(up->base, up->dns, r->host, (unsigned short)r->port);
+	}
+	if (conn == NULL)
+		return NULL;
+	evhttp_connection_set_timeout_tv(conn, &up->timeout);
+	evhttp_connection_set_max_body_size(conn, RESPONSE_MAX_BODY);
+	evhttp_connection_set_retries(conn, 0);
+	return conn;
+}
+
+static const char *
+request_error_name(int error)
+{
+	switch (error - 1) {
+	case EVREQ_HTTP_TIMEOUT:	return "timed out";
+	case EVREQ_HTTP_EOF:		return "connection closed by the remote";
+	case EVREQ_HTTP_INVALID_HEADER:	return "invalid response from the remote";
+	case EVREQ_HTTP_BUFFER_ERROR:	return "connection error";
+	case EVREQ_HTTP_REQUEST_CANCEL:	return "cancelled";
+	case EVREQ_HTTP_DATA_TOO_LONG:	return "response too large";
+	}
+	/* libevent reports a failed connect by calling back with no error type. */
+	return "cannot connect";
+}
+
+/* Why an upload got no HTTP answer, without secrets. */
+static void
+describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
+{
+	if (s->up->ssl_ctx != NULL && s->conn != NULL) {
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
+		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+		unsigned long err = bev ? bufferevent_get_openssl_error(bev) : 0;
+
+		if (err != 0 || (ssl != NULL && SSL_get_verify_result(ssl) != X509_V_OK)) {
+			tls_describe_error(ssl, err, buf, size);
+			return;
+		}
+	}
+	/* After a failed connect libevent has reset the socket: ENOTCONN says nothing. */
+	if (saved_errno != 0 && saved_errno != ENOTCONN &&
+	    (s->error == 0 || s->error - 1 == EVREQ_HTTP_BUFFER_ERROR))
+		snprintf(buf, size, "%s: %s", request_error_name(s->error), strerror(saved_errno));
+	else
+		snprintf(buf, size, "%s", request_error_name(s->error));
+}
+
+static void
+log_rejected(struct upstream *up, struct relay_req *rr, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char head[LOG_BODY_HEAD + 1];
+	ev_ssize_t n = in ? evbuffer_copyout(in, head, LOG_BODY_HEAD) : 0;
+
+	if (n < 0)
+		n = 0;
+	for (ev_ssize_t i = 0; i < n; i++)
+		if (head[i] == '\0')
+			head[i] = '.';
+	head[n] = '\0';
+	log_drop(up, RELAY_DROPPED_REJECTED, rr,
+	    "Failed to relay request: response not ok: status code: '%d'. body: '%s'; dropping the profile",
+	    rr->status, head);
+}
+
+/* An upload ended: with an answer (req != NULL, status > 0) or without. */
+static void
+complete(struct slot *s, struct evhttp_request *req, int saved_errno)
+{
+	struct upstream *up = s->up;
+	struct relay_req *rr = s->rr;
+	enum relay_outcome outcome;
+	char why[300];
+
+	evtimer_del(s->timer);
+	s->rr = NULL;
+	s->req = NULL;
+	up->busy--;
+	rr->status = req ? evhttp_request_get_response_code(req) : 0;
+	if (rr->status >= 200 && rr->status < 300) {
+		outcome = RELAY_DELIVERED;
+		log_f(LOG_TRACE, (&(struct log_field){ "path", rr->path }), 1,
+		    "Successfully relayed request to remote");
+	} else if (rr->status > 0) {
+		outcome = RELAY_DROPPED_REJECTED;
+		log_rejected(up, rr, req);
+	} else {
+		outcome = RELAY_DROPPED_FAILED;
+		s->stale = true;
+		describe_failure(s, saved_errno, why, sizeof(why));
+		log_drop(up, RELAY_DROPPED_FAILED, rr,
+		    "Failed to relay request: failed to make request to %s: %s; dropping the profile",
+		    up->cfg->remote.display, why);
+	}
+	s->error = 0;
+	upstream_finish(up, rr, outcome);
+	kick(up);
+}
+
+static void
+on_response(struct evhttp_request *req, void *arg)
+{
+	complete(arg, req, errno);
+}
+
+static void
+on_request_error(enum evhttp_request_error err, void *arg)
+{
+	struct slot *s = arg;
+
+	s->error = (int)err + 1;
+}
+
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->req == NULL)
+		return;
+	evhttp_cancel_request(s->req);	/* frees it and resets the connection; no callback */
+	s->req = NULL;
+	s->error = (int)EVREQ_HTTP_TIMEOUT + 1;
+	s->stale = true;
+	complete(s, NULL, 0);
+}
+
+static void
+on_conn_close(struct evhttp_connection *conn, void *arg)
+{
+	struct slot *s = arg;
+
+	(void)conn;
+	s->stale = true;	/* evhttp would reconnect it; we replace it instead */
+}
+
+static int
+add_request_headers(struct upstream *up, struct relay_req *rr, struct evhttp_request *req)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	const struct evkeyval *h;
+	char len[24];
+
+	TAILQ_FOREACH(h, &rr->headers, next)
+		if (evhttp_add_header(out, h->key, h->value) < 0)
+			return -EINVAL;
+	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0)
+		return -EINVAL;
+	if (rr->body_len > 0 || rr->method == EVHTTP_REQ_POST || rr->method == EVHTTP_REQ_PUT ||
+	    rr->method == EVHTTP_REQ_PATCH) {
+		snprintf(len, sizeof(len), "%zu", rr->body_len);
+		if (evhttp_add_header(out, "Content-Length", len) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static char *
+upstream_uri(struct upstream *up, const struct relay_req *rr)
+{
+	char *path = path_join(up->cfg->remote.base_path, rr->path);
+	char *uri = NULL;
+
+	if (path == NULL)
+		return NULL;
+	if (rr->query == NULL)
+		return path;
+	if (asprintf(&uri, "%s?%s", path, rr->query) < 0)
+		uri = NULL;
+	free(path);
+	return uri;
+}
+
+/* Start uploading rr on slot s; on failure rr is finished here. */
+static void
+start(struct slot *s, struct relay_req *rr)
+{
+	struct upstream *up = s->up;
+	struct evhttp_request *req = NULL;
+	char *uri = NULL;
+
+	if (s->stale || s->conn == NULL) {
+		if (s->conn != NULL)
+			evhttp_connection_free(s->conn);
+		s->stale = false;
+		s->conn = connect_new(up);
+		if (s->conn == NULL)
+			goto fail;
+		evhttp_connection_set_closecb(s->conn, on_conn_close, s);
+	}
+	req = evhttp_request_new(on_response, s);
+	uri = upstream_uri(up, rr);
+	if (req == NULL || uri == NULL || add_request_headers(up, rr, req) < 0 ||
+	    evbuffer_add_buffer_reference(evhttp_request_get_output_buffer(req), rr->body) < 0)
+		goto fail;
+	evhttp_request_set_error_cb(req, on_request_error);
+	rr->attempts++;
+	s->rr = rr;
+	s->req = req;
+	s->error = 0;
+	up->busy++;
+	evtimer_add(s->timer, &up->timeout);
+	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s://%s%s",
+	    up->cfg->remote.https ? "https" : "http", up->cfg->remote.authority, uri);
+	if (evhttp_make_request(s->conn, req, rr->method, uri) != 0 && s->rr == rr) {
+		/* The connection could not even start; it disposed of req. */
+		s->req = NULL;
+		s->stale = true;
+		complete(s, NULL, errno);
+	}
+	free(uri);
+	return;
+fail:
+	if (req != NULL)
+		evhttp_request_free(req);
+	free(uri);
+	log_drop(up, RELAY_DROPPED_INTERNAL, rr, "Cannot prepare the upload (out of memory?); dropping the profile");
+	upstream_finish(up, rr, RELAY_DROPPED_INTERNAL);
+}
+
+static void
+dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < up->nslots && up->queue.count > 0; i++)
+		if (up->slots[i].rr == NULL)
+			start(&up->slots[i], queue_pop(&up->queue));
+	update_gauges(up);
+	if (up->queue.count == 0 && up->busy == 0 && up->idle_cb != NULL)
+		up->idle_cb(up->idle_arg);
+}
+
+int
+upstream_submit(struct upstream *up, struct relay_req *rr)
+{
+	struct relay_req_list evicted = TAILQ_HEAD_INITIALIZER(evicted);
+	struct relay_req *old;
+
+	if (up->cfg->unsendable != NULL) {
+		log_drop(up, RELAY_DROPPED_UNSENDABLE, rr,
+		    "Cannot relay request: %s (see the configuration errors at startup); dropping the profile",
+		    up->cfg->unsendable);
+		upstream_finish(up, rr, RELAY_DROPPED_UNSENDABLE);
+		return 0;
+	}
+	if (queue_push(&up->queue, rr, &evicted) < 0) {
+		log_drop(up, RELAY_DROPPED_TOO_LARGE, rr,
+		    "Request of %zu bytes does not fit in the queue budget of %llu bytes; dropping the profile",
+		    rr->body_len, (unsigned long long)up->queue.max_bytes);
+		upstream_finish(up, rr, RELAY_DROPPED_TOO_LARGE);
+		return -E2BIG;
+	}
+	while ((old = TAILQ_FIRST(&evicted)) != NULL) {
+		TAILQ_REMOVE(&evicted, old, link);
+		log_drop(up, RELAY_DROPPED_QUEUE_FULL, old,
+		    "Request queue is full, dropping the oldest profile (%.0f ms old) to make room",
+		    relay_req_age_ms(old));
+		upstream_finish(up, old, RELAY_DROPPED_QUEUE_FULL);
+	}
+	update_gauges(up);
+	kick(up);
+	return 0;
+}
+
+size_t
+upstream_pending(const struct upstream *up)
+{
+	return (size_t)up->queue.count + (size_t)up->busy;
+}
+
+void
+upstream_on_idle(struct upstream *up, void (*cb)(void *), void *arg)
+{
+	up->idle_cb = cb;
+	up->idle_arg = arg;
+	if (cb != NULL)
+		kick(up);	/* report at once if already idle */
+}
+
+static struct evdns_base *
+dns_new(struct event_base *base)
+{
+	struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+
+	if (dns == NULL) {
+		log_warn("Cannot read /etc/resolv.conf; remote host names will not resolve, IP addresses still work");
+		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	}
+	return dns;
+}
+
+struct upstream *
+upstream_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
+    struct relay_stats *stats, char **reterr)
+{
+	struct upstream *up = calloc(1, sizeof(*up));
+
+	*reterr = NULL;
+	if (up == NULL)
+		return NULL;
+	up->base = base;
+	up->cfg = cfg;
+	up->chain = chain;
+	up->stats = stats;
+	up->timeout.tv_sec = (time_t)(cfg->timeout_ns / 1000000000);
+	up->timeout.tv_usec = (suseconds_t)(cfg->timeout_ns % 1000000000 / 1000);
+	queue_init(&up->queue, cfg->queue_max_profiles, cfg->queue_max_bytes);
+	up->nslots = cfg->num_workers;
+	up->slots = calloc((size_t)up->nslots, sizeof(*up->slots));
+	up->kick = event_new(base, -1, 0, dispatch, up);
+	up->dns = dns_new(base);
+	if (up->slots == NULL || up->kick == NULL || up->dns == NULL)
+		goto fail;
+	for (int i = 0; i < up->nslots; i++) {
+		up->slots[i].up = up;
+		up->slots[i].timer = evtimer_new(base, on_timeout, &up->slots[i]);
+		if (up->slots[i].timer == NULL)
+			goto fail;
+	}
+	if (cfg->unsendable == NULL && cfg->remote.https) {
+		up->ssl_ctx = tls_client_ctx_new(reterr);
+		if (up->ssl_ctx == NULL)
+			goto fail;
+	}
+	return up;
+fail:
+	upstream_free(up);
+	return NULL;
+}
+
+void
+upstream_free(struct upstream *up)
+{
+	struct relay_req *rr;
+
+	if (up == NULL)
+		return;
+	for (int i = 0; up->slots != NULL && i < up->nslots; i++) {
+		struct slot *s = &up->slots[i];
+
+		if (s->rr != NULL) {
+			log_drop(up, RELAY_DROPPED_SHUTDOWN, s->rr,
+			    "Upload still in flight at shutdown; dropping the profile");
+			upstream_finish(up, s->rr, RELAY_DROPPED_SHUTDOWN);
+			s->rr = NULL;
+			up->busy--;
+		}
+		if (s->conn != NULL)
+			evhttp_connection_free(s->conn);	/* frees an in-flight request too */
+		if (s->timer != NULL)
+			event_free(s->timer);
+	}
+	while ((rr = queue_pop(&up->queue)) != NULL) {
+		log_drop(up, RELAY_DROPPED_SHUTDOWN, rr, "Profile still queued at shutdown; dropping it");
+		upstream_finish(up, rr, RELAY_DROPPED_SHUTDOWN);
+	}
+	update_gauges(up);
+	free(up->slots);
+	if (up->kick != NULL)
+		event_free(up->kick);
+	if (up->dns != NULL)
+		evdns_base_free(up->dns, 0);
+	SSL_CTX_free(up->ssl_ctx);
+	free(up);
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# tls.sh -- HTTPS to the remote with a CA and certificates made here: verified delivery,
+# kept-alive and re-opened TLS connections, wrong host name and unknown CA refused.
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+pki() {	# pki NAME SAN: a key and a certificate for SAN, signed by the test CA
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/$1.key" \
+		-out "$T/$1.csr" -subj "/CN=$1" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$2" >"$T/$1.ext" &&
+	openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+		-out "$T/$1.pem" -days 2 -extfile "$T/$1.ext" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
+	-out "$T/ca.pem" -days 2 -subj /CN=relay-test-ca 2>/dev/null
+check "test CA made with the openssl CLI" pki good 'DNS:localhost,IP:127.0.0.1'
+check "certificate for another host made" pki wrong 'DNS:wrong.example'
+
+post() { curl -s -o /dev/null -w '%{http_code}' --data-binary "$1" "http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu&n=$2"; }
+
+start_sink tls --tls-cert "$T/good.pem" --tls-key "$T/good.key"
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem" \
+	PYROSCOPE_NUM_WORKERS=1
+fx=$(fixture nodejs-0.6.4-wall-octet-stream.http)
+is "$(send_raw "$fx")" "HTTP/1.1 200 OK" "fixture accepted"
+wait_until 10 test -f "$T/tls/req-001.head"
+fixture_body "$fx" "$T/want.body"
+is "$(sha "$T/tls/req-001.body")" "$(sha "$T/want.body")" "delivered over verified TLS, byte-exact"
+for i in 2 3 4; do post "s $i" $i >/dev/null; wait_until 10 test -f "$(printf '%s/tls/req-%03d.head' "$T" $i)"; done
+is "$(count_requests tls)" 4 "later uploads reuse the kept-alive TLS connection"
+stop_relay
+check "all delivered" grep -q 'received=4 delivered=4 dropped=0' "$T/relay.log"
+
+start_sink tlsclose --tls-cert "$T/good.pem" --tls-key "$T/good.key" --close
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem" \
+	PYROSCOPE_NUM_WORKERS=1
+for i in 1 2 3; do post "s $i" $i >/dev/null; wait_until 10 test -f "$(printf '%s/tlsclose/req-%03d.head' "$T" $i)"; done
+is "$(count_requests tlsclose)" 3 "the remote closing after each answer: a fresh TLS connection each time"
+stop_relay
+check "all delivered after closes" grep -q 'received=3 delivered=3 dropped=0' "$T/relay.log"
+
+start_sink wrongname --tls-cert "$T/wrong.pem" --tls-key "$T/wrong.key"
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem"
+is "$(post x 1)" 200 "SDK answered"
+wait_until 10 grep -q 'Failed to relay request' "$T/relay.log"
+check "wrong host name refused by verification" grep -q 'certificate verification failed' "$T/relay.log"
+is "$(count_requests wrongname)" 0 "nothing reached the impostor"
+stop_relay
+
+start_sink unknownca --tls-cert "$T/good.pem" --tls-key "$T/good.key"
+: >"$T/empty.pem"
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/empty.pem" SSL_CERT_DIR="$T/nothing"
+is "$(post x 1)" 200 "SDK answered"
+wait_until 10 grep -q 'Failed to relay request' "$T/relay.log"
+check "unknown CA refused" grep -q 'certificate verification failed: unable to get local issuer certificate' "$T/relay.log"
+is "$(count_requests unknownca)" 0 "nothing sent to an unverified server"
+stop_relay
+check "counted as failed" grep -q 'dropped_failed=1' "$T/relay.log"
+done_testing

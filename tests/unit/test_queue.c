@@ -1,0 +1,88 @@
+/* test_queue.c -- the bounded queue: FIFO order, count and byte budgets, oldest evicted first. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "queue.h"
+#include "tap.h"
+
+static struct relay_req *
+make(uint64_t id, size_t body)
+{
+	struct relay_req *rr = relay_req_new(id, EVHTTP_REQ_POST);
+	char buf[4096];
+
+	memset(buf, 'x', sizeof(buf));
+	while (body > 0) {
+		size_t n = body < sizeof(buf) ? body : sizeof(buf);
+
+		evbuffer_add(rr->body, buf, n);
+		body -= n;
+	}
+	rr->body_len = evbuffer_get_length(rr->body);
+	return rr;
+}
+
+static size_t
+drain_count(struct relay_req_list *l)
+{
+	struct relay_req *rr;
+	size_t n = 0;
+
+	while ((rr = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, rr, link);
+		relay_req_free(rr);
+		n++;
+	}
+	return n;
+}
+
+int
+main(void)
+{
+	struct relay_queue q;
+	struct relay_req_list ev = TAILQ_HEAD_INITIALIZER(ev);
+	struct relay_req *rr, *big;
+
+	queue_init(&q, 3, 1 << 20);
+	for (uint64_t i = 1; i <= 3; i++)
+		queue_push(&q, make(i, 100), &ev);
+	is_int(q.count, 3, "three queued");
+	is_int(drain_count(&ev), 0, "nothing evicted under the count limit");
+	queue_push(&q, make(4, 100), &ev);
+	is_int(q.count, 3, "count limit holds");
+	rr = TAILQ_FIRST(&ev);
+	ok(rr != NULL && rr->id == 1, "the oldest was evicted");
+	is_int(drain_count(&ev), 1, "exactly one evicted");
+	rr = queue_pop(&q);
+	is_int(rr->id, 2, "FIFO order after eviction");
+	relay_req_free(rr);
+
+	/* byte budget: 4 KiB bodies in a 10 KiB budget */
+	while ((rr = queue_pop(&q)) != NULL)
+		relay_req_free(rr);
+	is_int(q.bytes, 0, "empty queue has no bytes");
+	queue_init(&q, 100, 10 * 1024);
+	queue_push(&q, make(10, 4096), &ev);
+	queue_push(&q, make(11, 4096), &ev);
+	is_int(q.count, 2, "two 4 KiB bodies fit in 10 KiB");
+	queue_push(&q, make(12, 4096), &ev);
+	is_int(q.count, 2, "a third one evicts");
+	ok(TAILQ_FIRST(&ev) != NULL && TAILQ_FIRST(&ev)->id == 10, "the oldest goes first");
+	drain_count(&ev);
+	ok(q.bytes <= q.max_bytes, "bytes stay within the budget");
+
+	big = make(13, 11 * 1024);
+	is_int(queue_push(&q, big, &ev), -E2BIG, "a body larger than the budget is refused");
+	is_int(q.count, 2, "refusal changes nothing");
+	relay_req_free(big);
+	while ((rr = queue_pop(&q)) != NULL)
+		relay_req_free(rr);
+	is_int(q.bytes, 0, "costs add up to zero when empty");
+	return done_testing();
+}

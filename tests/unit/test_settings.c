@@ -1,0 +1,235 @@
+/* test_settings.c -- environment to settings: defaults, fallbacks, problems, unsendable cases. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "tap.h"
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *const *fake_env;
+
+static const char *
+fake_getenv(const char *name)
+{
+	for (const char *const *p = fake_env; p != NULL && p[0] != NULL; p += 2)
+		if (strcmp(p[0], name) == 0)
+			return p[1];
+	return NULL;
+}
+
+static void
+load(struct relay_settings *s, const char *const *env)
+{
+	fake_env = env;
+	if (settings_load(s, fake_getenv) < 0) {
+		printf("Bail out! settings_load failed\n");
+		exit(1);
+	}
+}
+
+/* True if some problem text contains `needle`. */
+static int
+has_problem(const struct relay_settings *s, const char *needle)
+{
+	for (size_t i = 0; i < s->nproblems; i++)
+		if (strstr(s->problems[i].text, needle) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+test_defaults(void)
+{
+	struct relay_settings s;
+	const char *const env[] = { NULL };
+
+	load(&s, env);
+	is_int(s.nproblems, 0, "defaults: no problem");
+	ok(s.unsendable == NULL, "defaults: sendable");
+	is_str(s.remote.display, "https://profiles-prod-001.grafana.net", "defaults: remote");
+	is_int(s.timeout_ns, 10000000000LL, "defaults: timeout 10s");
+	is_int(s.num_workers, 5, "defaults: 5 workers");
+	is_int(s.log_level, LOG_INFO, "defaults: level info");
+	is_int(s.log_format, LOG_FORMAT_TEXT, "defaults: text");
+	is_str(s.log_timestamp_format, "2006-01-02T15:04:05Z07:00", "defaults: RFC 3339 layout");
+	is_int(s.nlisten, 2, "defaults: two listen addresses");
+	is_str(s.listen[0].host, "127.0.0.1", "defaults: IPv4 loopback");
+	is_str(s.listen[1].host, "::1", "defaults: IPv6 loopback");
+	is_int(s.listen[1].port, 4040, "defaults: port 4040");
+	ok(!s.dev_mode && !s.flush_on_invoke && !s.self_profiling, "defaults: booleans false");
+	ok(s.max_body_bytes <= s.queue_max_bytes, "defaults: a body fits the queue");
+	settings_clear(&s);
+}
+
+static void
+test_original_semantics(void)
+{
+	struct relay_settings s;
+	const char *const env[] = {
+		"PYROSCOPE_TIMEOUT", "0", "PYROSCOPE_NUM_WORKERS", "0",
+		"PYROSCOPE_DEV_MODE", "True", "PYROSCOPE_FLUSH_ON_INVOKE", "1",
+		"PYROSCOPE_LOG_LEVEL", "WARN", "PYROSCOPE_LOG_FORMAT", "json",
+		"PYROSCOPE_REMOTE_ADDRESS", "", "PYROSCOPE_LOG_MSG_FIELD_NAME", "message",
+		NULL
+	};
+
+	load(&s, env);
+	is_int(s.nproblems, 0, "0 timeout/workers and empty values are not problems");
+	is_int(s.timeout_ns, 10000000000LL, "timeout 0 means 10s");
+	is_int(s.num_workers, 5, "workers 0 means 5");
+	ok(s.dev_mode && s.flush_on_invoke, "Go booleans True and 1");
+	is_int(s.log_level, LOG_WARNING, "level WARN, case-insensitive");
+	is_int(s.log_format, LOG_FORMAT_JSON, "json format");
+	is_str(s.remote.host, "profiles-prod-001.grafana.net", "empty remote means the default");
+	is_str(s.log_msg_key, "message", "msg key renamed");
+	settings_clear(&s);
+}
+
+static void
+test_invalid_values_fall_back(void)
+{
+	struct relay_settings s;
+	const char *const env[] = {
+		"PYROSCOPE_TIMEOUT", "abc", "PYROSCOPE_NUM_WORKERS", "-3",
+		"PYROSCOPE_DEV_MODE", "yes", "PYROSCOPE_LOG_LEVEL", "verbose",
+		"PYROSCOPE_LOG_FORMAT", "xml", "PYROSCOPE_LISTEN_ADDRESS", "4040",
+		"PYROSCOPE_MAX_BODY_SIZE", "lots",
+		NULL
+	};
+
+	load(&s, env);
+	ok(has_problem(&s, "PYROSCOPE_TIMEOUT: invalid duration 'abc'") && has_problem(&s, "using '10s'"),
+	    "bad duration named with value and fallback");
+	is_int(s.timeout_ns, 10000000000LL, "bad duration falls back to 10s");
+	ok(has_problem(&s, "PYROSCOPE_NUM_WORKERS: invalid number '-3'"), "negative workers refused");
+	is_int(s.num_workers, 5, "bad workers fall back to 5");
+	ok(has_problem(&s, "PYROSCOPE_DEV_MODE: invalid boolean 'yes'"), "bad boolean reported");
+	ok(!s.dev_mode, "bad boolean is false");
+	ok(has_problem(&s, "PYROSCOPE_LOG_LEVEL: unknown level 'verbose'"), "bad level reported");
+	is_int(s.log_level, LOG_INFO, "bad level is info");
+	ok(has_problem(&s, "PYROSCOPE_LOG_FORMAT: unknown format 'xml'"), "bad format reported");
+	ok(has_problem(&s, "PYROSCOPE_LISTEN_ADDRESS: invalid list '4040'"), "bad listen reported");
+	is_int(s.nlisten, 2, "bad listen falls back to the loopback defaults");
+	ok(has_problem(&s, "PYROSCOPE_MAX_BODY_SIZE: invalid size 'lots'"), "bad size reported");
+	ok(s.unsendable == NULL, "none of these stops sending");
+	settings_clear(&s);
+}
+
+static void
+test_negative_timeout(void)
+{
+	struct relay_settings s;
+	const char *const env[] = { "PYROSCOPE_TIMEOUT", "-1s", NULL };
+
+	load(&s, env);
+	ok(has_problem(&s, "PYROSCOPE_TIMEOUT"), "negative timeout is a problem (no unbounded uploads)");
+	is_int(s.timeout_ns, 10000000000LL, "negative timeout falls back to 10s");
+	settings_clear(&s);
+}
+
+static void
+test_remote_unusable(void)
+{
+	struct relay_settings s;
+	const char *const env[] = { "PYROSCOPE_REMOTE_ADDRESS", "ftp://user:s3cret@host", NULL };
+
+	load(&s, env);
+	ok(s.unsendable != NULL, "bad remote makes sending impossible");
+	ok(has_problem(&s, "PYROSCOPE_REMOTE_ADDRESS: unusable address"), "bad remote reported");
+	ok(!has_problem(&s, "s3cret"), "the password is never in a problem text");
+	settings_clear(&s);
+}
+
+static void
+test_custom_headers(void)
+{
+	struct relay_settings s;
+	const char *const good[] = {
+		"PYROSCOPE_HTTP_HEADERS", "{\"X-Team\":\"payments\",\"X-Env\":\"prod\"}", NULL
+	};
+	const char *const crlf[] = {
+		"PYROSCOPE_HTTP_HEADERS", "{\"X-A\":\"a\\r\\nX-B: b\"}", NULL
+	};
+	const char *const owned[] = {
+		"PYROSCOPE_HTTP_HEADERS", "{\"Content-Length\":\"1\"}", NULL
+	};
+	const char *const number[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":1}", NULL };
+	const char *const broken[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":", NULL };
+	const char *const empty[] = { "PYROSCOPE_HTTP_HEADERS", "{}", NULL };
+
+	load(&s, good);
+	is_int(s.nheaders, 2, "two custom headers");
+	is_str(s.headers[0].name, "X-Team", "first header name");
+	is_str(s.headers[0].value, "payments", "first header value");
+	ok(s.unsendable == NULL && s.nproblems == 0, "good headers: no problem");
+	settings_clear(&s);
+
+	load(&s, crlf);
+	ok(s.unsendable != NULL && has_problem(&s, "control character"), "CR/LF in a value refused");
+	settings_clear(&s);
+	load(&s, owned);
+	ok(s.unsendable != NULL && has_problem(&s, "set by the relay itself"), "relay-owned name refused");
+	settings_clear(&s);
+	load(&s, number);
+	ok(s.unsendable != NULL && has_problem(&s, "not a string"), "non-string value refused");
+	settings_clear(&s);
+	load(&s, broken);
+	ok(s.unsendable != NULL && has_problem(&s, "not a JSON object"), "broken JSON refused");
+	settings_clear(&s);
+	load(&s, empty);
+	ok(s.unsendable == NULL && s.nheaders == 0, "{} is fine");
+	settings_clear(&s);
+}
+
+static void
+test_secrets_not_echoed(void)
+{
+	struct relay_settings s;
+	const char *const env[] = { "PYROSCOPE_AUTH_TOKEN", "tok\nen-SECRET", NULL };
+
+	load(&s, env);
+	ok(s.unsendable != NULL, "token with a newline makes sending impossible");
+	ok(!has_problem(&s, "SECRET"), "the token is not echoed");
+	ok(has_problem(&s, "PYROSCOPE_AUTH_TOKEN"), "the variable is named");
+	settings_clear(&s);
+}
+
+static void
+test_listen_and_limits(void)
+{
+	struct relay_settings s;
+	const char *const env[] = {
+		"PYROSCOPE_LISTEN_ADDRESS", "0.0.0.0:4040, [::]:4041",
+		"PYROSCOPE_QUEUE_MAX_BYTES", "1MiB", "PYROSCOPE_MAX_BODY_SIZE", "2MiB",
+		"PYROSCOPE_QUEUE_MAX_PROFILES", "10", NULL
+	};
+
+	load(&s, env);
+	is_int(s.nlisten, 2, "two addresses");
+	is_str(s.listen[0].host, "0.0.0.0", "opt-in wildcard");
+	is_str(s.listen[1].host, "::", "IPv6 wildcard in brackets");
+	is_int(s.listen[1].port, 4041, "second port");
+	is_int(s.queue_max_bytes, 1 << 20, "queue bytes with a unit");
+	is_int(s.max_body_bytes, 1 << 20, "body limit clamped to the queue budget");
+	ok(has_problem(&s, "larger than PYROSCOPE_QUEUE_MAX_BYTES"), "clamp reported");
+	is_int(s.queue_max_profiles, 10, "queue profiles");
+	settings_clear(&s);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_original_semantics();
+	test_invalid_values_fall_back();
+	test_negative_timeout();
+	test_remote_unusable();
+	test_custom_headers();
+	test_secrets_not_echoed();
+	test_listen_and_limits();
+	return done_testing();
+}

@@ -1,0 +1,869 @@
+/* pyroscope-sink.c -- a local Pyroscope-compatible sink that records and answers ingest requests. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define SINK_MAX_HEADERS (1024L * 1024L)
+#define SINK_FIELD_MAX 512
+
+struct options {
+	char host[256];
+	long port;
+	const char *port_file;
+	const char *dir;
+	const char *tls_cert;
+	const char *tls_key;
+	long status;
+	long fail;
+	long fail_status;
+	long retry_after; /* -1: no Retry-After header */
+	long delay_ms;
+	long max_body;
+	int close_conn;
+	int quiet;
+};
+
+struct answer {
+	int status;
+	int failing;
+	int push;
+};
+
+struct pending {
+	struct pending *prev;
+	struct pending *next;
+	struct sink *sink;
+	struct evhttp_request *req;
+	struct event *timer;
+	struct answer ans;
+};
+
+struct sink {
+	struct options opt;
+	struct event_base *base;
+	struct evhttp *http;
+	SSL_CTX *ssl_ctx;
+	struct event *sigint;
+	struct event *sigterm;
+	unsigned long count;
+	struct pending *pending;
+};
+
+enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DIR, OPT_STATUS, OPT_FAIL, OPT_FAIL_STATUS,
+	OPT_RETRY_AFTER, OPT_DELAY_MS, OPT_CLOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY,
+	OPT_QUIET, OPT_HELP };
+
+static const struct option long_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "fail", required_argument, NULL, OPT_FAIL },
+	{ "fail-status", required_argument, NULL, OPT_FAIL_STATUS },
+	{ "retry-after", required_argument, NULL, OPT_RETRY_AFTER },
+	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+	{ "close", no_argument, NULL, OPT_CLOSE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: pyroscope-sink [options]\n"
+	    "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4041; [::1]:PORT for IPv6;\n"
+	    "                       port 0 picks a free port)\n"
+	    "  --port-file FILE     write the bound port number to FILE\n"
+	    "  --dir DIR            store each request as DIR/req-NNN.head and DIR/req-NNN.body\n"
+	    "  --status CODE        status of every answer (default 200)\n"
+	    "  --fail N             answer the first N requests with --fail-status (default 0)\n"
+	    "  --fail-status CODE   status of injected failures (default 503)\n"
+	    "  --retry-after SECS   add Retry-After: SECS to failure answers\n"
+	    "  --delay-ms MS        wait MS milliseconds before each answer\n"
+	    "  --close              close the connection after each answer\n"
+	    "  --tls-cert FILE      PEM certificate (chain); serve HTTPS (needs --tls-key)\n"
+	    "  --tls-key FILE       PEM private key\n"
+	    "  --max-body BYTES     largest accepted request body (default 67108864)\n"
+	    "  --quiet              do not print a line per request\n"
+	    "  --help               show this help\n", out);
+}
+
+static int parse_num(const char *name, const char *text, long min, long max, long *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || errno != 0 || end == text || *end != '\0' ||
+	    v < min || v > max) {
+		fprintf(stderr, "sink: invalid value '%s' for --%s (expected %ld..%ld)\n",
+		    text, name, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int listen_error(const char *text, const char *why)
+{
+	fprintf(stderr, "sink: invalid value '%s' for --listen (%s)\n", text, why);
+	return -1;
+}
+
+static int parse_listen(const char *text, struct options *opt)
+{
+	const char *host = text;
+	const char *colon;
+	size_t len;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || close[1] != ':')
+			return listen_error(text, "expected [HOST]:PORT");
+		host = text + 1;
+		len = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL)
+			return listen_error(text, "expected HOST:PORT");
+		len = (size_t)(colon - text);
+		if (memchr(text, ':', len) != NULL)
+			return listen_error(text, "IPv6 addresses need brackets");
+	}
+	if (len == 0 || len >= sizeof(opt->host))
+		return listen_error(text, "bad host");
+	memcpy(opt->host, host, len);
+	opt->host[len] = '\0';
+	if (parse_num("listen", colon + 1, 0, 65535, &opt->port) != 0)
+		return -1;
+	return 0;
+}
+
+static int apply_option(int c, const char *arg, struct options *opt)
+{
+	switch (c) {
+	case OPT_LISTEN: return parse_listen(arg, opt);
+	case OPT_PORT_FILE: opt->port_file = arg; return 0;
+	case OPT_DIR: opt->dir = arg; return 0;
+	case OPT_STATUS: return parse_num("status", arg, 200, 599, &opt->status);
+	case OPT_FAIL: return parse_num("fail", arg, 0, LONG_MAX, &opt->fail);
+	case OPT_FAIL_STATUS: return parse_num("fail-status", arg, 200, 599, &opt->fail_status);
+	case OPT_RETRY_AFTER: return parse_num("retry-after", arg, 0, INT_MAX, &opt->retry_after);
+	case OPT_DELAY_MS: return parse_num("delay-ms", arg, 0, 3600000L, &opt->delay_ms);
+	case OPT_CLOSE: opt->close_conn = 1; return 0;
+	case OPT_TLS_CERT: opt->tls_cert = arg; return 0;
+	case OPT_TLS_KEY: opt->tls_key = arg; return 0;
+	case OPT_MAX_BODY: return parse_num("max-body", arg, 0, 1L << 40, &opt->max_body);
+	case OPT_QUIET: opt->quiet = 1; return 0;
+	default: return -1;
+	}
+}
+
+/* Returns 0 to run, 1 after --help, -1 on a bad command line. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+	int c;
+
+	memcpy(opt->host, "127.0.0.1", sizeof("127.0.0.1"));
+	opt->port = 4041;
+	opt->status = 200;
+	opt->fail_status = 503;
+	opt->retry_after = -1;
+	opt->max_body = 64L * 1024L * 1024L;
+	opterr = 0;
+	for (;;) {
+		c = getopt_long(argc, argv, ":", long_options, NULL);
+		if (c == -1)
+			break;
+		if (c == OPT_HELP) {
+			usage(stdout);
+			return 1;
+		}
+		if (c == ':') {
+			fprintf(stderr, "sink: option '%s' needs a value\n", argv[optind - 1]);
+			return -1;
+		}
+		if (c == '?') {
+			fprintf(stderr, "sink: unknown option '%s'\n", argv[optind - 1]);
+			return -1;
+		}
+		if (apply_option(c, optarg, opt) != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sink: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if ((opt->tls_cert == NULL) != (opt->tls_key == NULL)) {
+		fprintf(stderr, "sink: option '%s' needs '%s' too\n",
+		    opt->tls_cert ? "--tls-cert" : "--tls-key",
+		    opt->tls_cert ? "--tls-key" : "--tls-cert");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "UNKNOWN";
+	}
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* URL-decodes s[0..n) ('+' is a space) into out, truncating to outsz - 1 bytes. */
+static void url_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n && o + 1 < outsz) {
+		char c = s[i++];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 <= n && hex_value(s[i]) >= 0 && hex_value(s[i + 1]) >= 0) {
+			c = (char)(hex_value(s[i]) * 16 + hex_value(s[i + 1]));
+			i += 2;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+/* Replaces control bytes so a value cannot break the one-line log format. */
+static void sanitize(char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			*s = '?';
+	}
+}
+
+/* Finds the first query parameter named key; returns 1 and its decoded value, or 0. */
+static int query_param(const char *query, const char *key, char *out, size_t outsz)
+{
+	char name[64];
+
+	while (query != NULL && *query != '\0') {
+		const char *end = strchr(query, '&');
+		size_t len = end ? (size_t)(end - query) : strlen(query);
+		const char *eq = memchr(query, '=', len);
+		size_t klen = eq ? (size_t)(eq - query) : len;
+
+		url_decode(query, klen, name, sizeof(name));
+		if (strcmp(name, key) == 0) {
+			if (eq != NULL)
+				url_decode(eq + 1, len - klen - 1, out, outsz);
+			else
+				out[0] = '\0';
+			return 1;
+		}
+		query = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static int contains_ci(const char *s, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (; *s != '\0'; s++) {
+		if (strncasecmp(s, needle, m) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Copies the request path (no query) into out. */
+static void request_path(struct evhttp_request *req, char *out, size_t outsz)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *raw = evhttp_request_get_uri(req);
+	size_t len;
+
+	if (path == NULL || path[0] == '\0')
+		path = raw ? raw : "";
+	len = strcspn(path, "?#");
+	if (len >= outsz)
+		len = outsz - 1;
+	memcpy(out, path, len);
+	out[len] = '\0';
+}
+
+static const char *request_query(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *raw = evhttp_request_get_uri(req);
+	const char *q;
+
+	if (uri != NULL)
+		return evhttp_uri_get_query(uri);
+	q = raw ? strchr(raw, '?') : NULL;
+	return q ? q + 1 : NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int write_evbuffer(int fd, struct evbuffer *buf)
+{
+	char chunk[16384];
+	struct evbuffer_ptr pos;
+	size_t total = evbuffer_get_length(buf), done = 0;
+
+	if (evbuffer_ptr_set(buf, &pos, 0, EVBUFFER_PTR_SET) != 0)
+		return -1;
+	while (done < total) {
+		size_t want = total - done < sizeof(chunk) ? total - done : sizeof(chunk);
+		ev_ssize_t got = evbuffer_copyout_from(buf, &pos, chunk, want);
+		if (got <= 0 || write_all(fd, chunk, (size_t)got) != 0)
+			return -1;
+		done += (size_t)got;
+		if (evbuffer_ptr_set(buf, &pos, (size_t)got, EVBUFFER_PTR_ADD) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Writes buf to tmp, then renames tmp to path, so readers see all or nothing. */
+static int write_file_atomic(const char *tmp, const char *path, struct evbuffer *buf)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc;
+
+	if (fd < 0) {
+		fprintf(stderr, "sink: cannot create %s: %s\n", tmp, strerror(errno));
+		return -1;
+	}
+	rc = write_evbuffer(fd, buf);
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc != 0) {
+		fprintf(stderr, "sink: cannot write %s: %s\n", path, strerror(errno));
+		if (unlink(tmp) != 0 && errno != ENOENT)
+			fprintf(stderr, "sink: cannot remove %s: %s\n", tmp, strerror(errno));
+	}
+	return rc;
+}
+
+/* Stores buf as DIR/req-NNN.EXT through the hidden temporary DIR/.req-NNN.EXT.tmp. */
+static int store_file(const char *dir, unsigned long n, const char *ext, struct evbuffer *buf)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int a = snprintf(path, sizeof(path), "%s/req-%03lu.%s", dir, n, ext);
+	int b = snprintf(tmp, sizeof(tmp), "%s/.req-%03lu.%s.tmp", dir, n, ext);
+
+	if (a < 0 || (size_t)a >= sizeof(path) || b < 0 || (size_t)b >= sizeof(tmp)) {
+		fprintf(stderr, "sink: path too long under %s\n", dir);
+		return -1;
+	}
+	return write_file_atomic(tmp, path, buf);
+}
+
+static int store_head(const char *dir, unsigned long n, struct evhttp_request *req)
+{
+	struct evbuffer *head = evbuffer_new();
+	struct evkeyval *h;
+	int rc = 0;
+
+	if (head == NULL) {
+		fprintf(stderr, "sink: out of memory\n");
+		return -1;
+	}
+	if (evbuffer_add_printf(head, "%s %s\n", method_name(evhttp_request_get_command(req)),
+	    evhttp_request_get_uri(req)) < 0)
+		rc = -1;
+	for (h = evhttp_request_get_input_headers(req)->tqh_first; h != NULL; h = h->next.tqe_next) {
+		if (rc == 0 && evbuffer_add_printf(head, "%s: %s\n", h->key, h->value) < 0)
+			rc = -1;
+	}
+	if (rc != 0)
+		fprintf(stderr, "sink: out of memory\n");
+	else
+		rc = store_file(dir, n, "head", head);
+	evbuffer_free(head);
+	return rc;
+}
+
+static void log_request(unsigned long n, struct evhttp_request *req, int push, int status)
+{
+	const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	const char *query = request_query(req);
+	char path[1024], app[SINK_FIELD_MAX], format[SINK_FIELD_MAX];
+
+	request_path(req, path, sizeof(path));
+	sanitize(path);
+	if (query_param(query, "name", app, sizeof(app)))
+		app[strcspn(app, "{")] = '\0';
+	else
+		memcpy(app, "-", sizeof("-"));
+	if (!query_param(query, "format", format, sizeof(format))) {
+		const char *f = "folded";
+		if (push)
+			f = "push";
+		else if (ctype != NULL && strncasecmp(ctype, "multipart/form-data", 19) == 0)
+			f = "multipart";
+		snprintf(format, sizeof(format), "%s", f);
+	}
+	sanitize(app);
+	sanitize(format);
+	printf("sink: #%lu %s %s app=%s format=%s bytes=%zu status=%d\n", n,
+	    method_name(evhttp_request_get_command(req)), path, app, format,
+	    evbuffer_get_length(evhttp_request_get_input_buffer(req)), status);
+	if (fflush(stdout) != 0)
+		clearerr(stdout);
+}
+
+static const char *connect_code(int status)
+{
+	switch (status) {
+	case 400: return "invalid_argument";
+	case 401: return "unauthenticated";
+	case 403: return "permission_denied";
+	case 404: return "unimplemented";
+	case 408: return "deadline_exceeded";
+	case 409: return "aborted";
+	case 412: return "failed_precondition";
+	case 413: return "resource_exhausted";
+	case 429: case 502: case 503: case 504: return "unavailable";
+	default: return status >= 500 ? "internal" : "unknown";
+	}
+}
+
+static void add_header(struct evkeyvalq *headers, const char *name, const char *value)
+{
+	if (evhttp_add_header(headers, name, value) != 0)
+		fprintf(stderr, "sink: cannot add header %s\n", name);
+}
+
+/* Fills headers and body of the answer; returns the Content-Type to use. */
+static const char *answer_body(struct evhttp_request *req, const struct answer *ans,
+    struct evbuffer *body)
+{
+	const char *ctype;
+	int rc = 0;
+
+	if (ans->status == 200 && ans->push) {
+		ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		if (ctype == NULL)
+			ctype = "application/proto";
+		if (contains_ci(ctype, "json") && body != NULL)
+			rc = evbuffer_add(body, "{}", 2);
+	} else if (ans->status >= 200 && ans->status < 300) {
+		ctype = "text/plain";
+	} else {
+		ctype = "application/json";
+		if (body != NULL)
+			rc = evbuffer_add_printf(body, "{\"code\":\"%s\",\"message\":\"%s\"}",
+			    connect_code(ans->status), "sink: injected failure") < 0 ? -1 : 0;
+	}
+	if (rc != 0)
+		fprintf(stderr, "sink: cannot build answer body\n");
+	return ctype;
+}
+
+static void send_answer(const struct sink *s, struct evhttp_request *req, const struct answer *ans)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evbuffer_new();
+	char num[32];
+	int len;
+
+	if (body == NULL)
+		fprintf(stderr, "sink: out of memory, answering without a body\n");
+	add_header(out, "Content-Type", answer_body(req, ans, body));
+	if (ans->failing && s->opt.retry_after >= 0) {
+		len = snprintf(num, sizeof(num), "%ld", s->opt.retry_after);
+		if (len > 0 && (size_t)len < sizeof(num))
+			add_header(out, "Retry-After", num);
+	}
+	if (s->opt.close_conn)
+		add_header(out, "Connection", "close");
+	evhttp_send_reply(req, ans->status, NULL, body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+static void pending_unlink(struct sink *s, struct pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		s->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	struct sink *s = p->sink;
+
+	(void)fd;
+	(void)what;
+	pending_unlink(s, p);
+	send_answer(s, p->req, &p->ans);
+	event_free(p->timer);
+	free(p);
+}
+
+static void answer_later(struct sink *s, struct evhttp_request *req, const struct answer *ans)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	struct timeval tv;
+
+	if (p == NULL) {
+		fprintf(stderr, "sink: out of memory, answering without delay\n");
+		send_answer(s, req, ans);
+		return;
+	}
+	p->sink = s;
+	p->req = req;
+	p->ans = *ans;
+	p->timer = evtimer_new(s->base, on_delay, p);
+	tv.tv_sec = s->opt.delay_ms / 1000;
+	tv.tv_usec = (s->opt.delay_ms % 1000) * 1000;
+	if (p->timer == NULL || evtimer_add(p->timer, &tv) != 0) {
+		fprintf(stderr, "sink: cannot arm delay timer, answering now\n");
+		if (p->timer != NULL)
+			event_free(p->timer);
+		free(p);
+		send_answer(s, req, ans);
+		return;
+	}
+	p->next = s->pending;
+	if (s->pending != NULL)
+		s->pending->prev = p;
+	s->pending = p;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct sink *s = arg;
+	unsigned long n = ++s->count;
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	char path[1024];
+	struct answer ans;
+
+	request_path(req, path, sizeof(path));
+	ans.push = ends_with(path, "/Push");
+	ans.failing = n <= (unsigned long)s->opt.fail;
+	ans.status = (int)(ans.failing ? s->opt.fail_status : s->opt.status);
+	if (s->opt.status < 200 || s->opt.status >= 300)
+		ans.failing = 1;
+	if (s->opt.dir != NULL)
+		(void)store_file(s->opt.dir, n, "body", body);
+	if (!s->opt.quiet)
+		log_request(n, req, ans.push, ans.status);
+	if (s->opt.dir != NULL)
+		(void)store_head(s->opt.dir, n, req);
+	if (s->opt.delay_ms > 0)
+		answer_later(s, req, &ans);
+	else
+		send_answer(s, req, &ans);
+}
+
+static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+{
+	SSL_CTX *ctx = arg;
+	SSL *ssl = SSL_new(ctx);
+	struct bufferevent *bev;
+
+	if (ssl == NULL) {
+		fprintf(stderr, "sink: SSL_new failed\n");
+		return NULL;
+	}
+	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl, even when creation fails. */
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		fprintf(stderr, "sink: cannot create TLS bufferevent\n");
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void tls_error(const char *what, const char *file)
+{
+	char buf[256];
+
+	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	fprintf(stderr, "sink: %s %s: %s\n", what, file, buf);
+}
+
+static int setup_tls(struct sink *s)
+{
+	s->ssl_ctx = SSL_CTX_new(TLS_server_method());
+	if (s->ssl_ctx == NULL) {
+		tls_error("cannot create TLS context", "");
+		return -1;
+	}
+	if (SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION) != 1) {
+		tls_error("cannot set TLS minimum version", "");
+		return -1;
+	}
+	if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, s->opt.tls_cert) != 1) {
+		tls_error("cannot load certificate", s->opt.tls_cert);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(s->ssl_ctx, s->opt.tls_key, SSL_FILETYPE_PEM) != 1) {
+		tls_error("cannot load private key", s->opt.tls_key);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(s->ssl_ctx) != 1) {
+		tls_error("private key does not match", s->opt.tls_cert);
+		return -1;
+	}
+	evhttp_set_bevcb(s->http, make_tls_bev, s->ssl_ctx);
+	return 0;
+}
+
+/* mkdir -p */
+static int make_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir), i;
+
+	if (len == 0 || len >= sizeof(path)) {
+		fprintf(stderr, "sink: invalid value '%s' for --dir\n", dir);
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "sink: cannot create %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
+static int write_port_file(const char *file, const char *port)
+{
+	char tmp[PATH_MAX];
+	struct evbuffer *buf;
+	int len = snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	int rc;
+
+	if (len < 0 || (size_t)len >= sizeof(tmp)) {
+		fprintf(stderr, "sink: invalid value '%s' for --port-file\n", file);
+		return -1;
+	}
+	buf = evbuffer_new();
+	if (buf == NULL || evbuffer_add_printf(buf, "%s\n", port) < 0) {
+		fprintf(stderr, "sink: out of memory\n");
+		if (buf != NULL)
+			evbuffer_free(buf);
+		return -1;
+	}
+	rc = write_file_atomic(tmp, file, buf);
+	evbuffer_free(buf);
+	return rc;
+}
+
+static int bind_listener(struct sink *s)
+{
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	int rc;
+
+	bound = evhttp_bind_socket_with_handle(s->http, s->opt.host, (ev_uint16_t)s->opt.port);
+	if (bound == NULL) {
+		fprintf(stderr, "sink: cannot listen on %s port %ld: %s\n", s->opt.host,
+		    s->opt.port, strerror(errno));
+		return -1;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sslen) != 0) {
+		fprintf(stderr, "sink: getsockname: %s\n", strerror(errno));
+		return -1;
+	}
+	rc = getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV);
+	if (rc != 0) {
+		fprintf(stderr, "sink: getnameinfo: %s\n", gai_strerror(rc));
+		return -1;
+	}
+	if (s->opt.port_file != NULL && write_port_file(s->opt.port_file, port) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		fprintf(stderr, "sink: listening on [%s]:%s\n", host, port);
+	else
+		fprintf(stderr, "sink: listening on %s:%s\n", host, port);
+	return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sink *s = arg;
+
+	(void)what;
+	fprintf(stderr, "sink: signal %d, stopping\n", (int)sig);
+	if (event_base_loopbreak(s->base) != 0)
+		fprintf(stderr, "sink: cannot stop the event loop\n");
+}
+
+static int setup_signals(struct sink *s)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigemptyset(&sa.sa_mask) != 0 || sigaction(SIGPIPE, &sa, NULL) != 0) {
+		fprintf(stderr, "sink: cannot ignore SIGPIPE: %s\n", strerror(errno));
+		return -1;
+	}
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	if (s->sigint == NULL || s->sigterm == NULL ||
+	    evsignal_add(s->sigint, NULL) != 0 || evsignal_add(s->sigterm, NULL) != 0) {
+		fprintf(stderr, "sink: cannot install signal handlers\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int sink_start(struct sink *s)
+{
+	if (s->opt.dir != NULL && make_dir(s->opt.dir) != 0)
+		return -1;
+	s->base = event_base_new();
+	if (s->base == NULL) {
+		fprintf(stderr, "sink: cannot create event base\n");
+		return -1;
+	}
+	if (setup_signals(s) != 0)
+		return -1;
+	s->http = evhttp_new(s->base);
+	if (s->http == NULL) {
+		fprintf(stderr, "sink: cannot create HTTP server\n");
+		return -1;
+	}
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)s->opt.max_body);
+	evhttp_set_max_headers_size(s->http, SINK_MAX_HEADERS);
+	evhttp_set_gencb(s->http, on_request, s);
+	if (s->opt.tls_cert != NULL && setup_tls(s) != 0)
+		return -1;
+	return bind_listener(s);
+}
+
+static void sink_free(struct sink *s)
+{
+	while (s->pending != NULL) {
+		struct pending *p = s->pending;
+		pending_unlink(s, p);
+		event_free(p->timer);
+		/* A request whose client left is ours; the others go with their connection. */
+		if (evhttp_request_get_connection(p->req) == NULL)
+			evhttp_request_free(p->req);
+		free(p);
+	}
+	if (s->http != NULL)
+		evhttp_free(s->http);
+	if (s->ssl_ctx != NULL)
+		SSL_CTX_free(s->ssl_ctx);
+	if (s->sigint != NULL)
+		event_free(s->sigint);
+	if (s->sigterm != NULL)
+		event_free(s->sigterm);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	libevent_global_shutdown();
+}
+
+int main(int argc, char **argv)
+{
+	struct sink s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	rc = parse_args(argc, argv, &s.opt);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	rc = 1;
+	if (sink_start(&s) == 0) {
+		if (event_base_dispatch(s.base) >= 0)
+			rc = 0;
+		else
+			fprintf(stderr, "sink: event loop failed\n");
+	}
+	sink_free(&s);
+	return rc;
+}
