@@ -1,4 +1,4 @@
-/* queue.c -- a FIFO of requests with a count and a byte budget; evicts the oldest. */
+/* queue.c -- waiting and in-flight requests under a count and a byte budget; evicts the oldest. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -38,19 +38,47 @@ queue_init(struct relay_queue *q, uint64_t max_count, uint64_t max_bytes)
 int
 queue_push(struct relay_queue *q, struct relay_req *rr, struct relay_req_list *evicted)
 {
-	uint64_t cost = queue_cost(rr);
-
-	if (cost > q->max_bytes)
+	rr->cost = queue_cost(rr);
+	if (rr->cost > q->max_bytes)
 		return -E2BIG;
-	while (q->count > 0 && (q->count + 1 > q->max_count || q->bytes + cost > q->max_bytes)) {
+	while (q->count > 0 && (q->count + 1 > q->max_count || q->bytes + rr->cost > q->max_bytes)) {
 		struct relay_req *old = queue_pop(q);	/* TAILQ macros evaluate arguments twice */
 
+		queue_release(q, old);
 		TAILQ_INSERT_TAIL(evicted, old, link);
 	}
+	if (q->bytes + rr->cost > q->max_bytes)
+		return -ENOSPC;
 	TAILQ_INSERT_TAIL(&q->items, rr, link);
 	q->count++;
-	q->bytes += cost;
+	q->bytes += rr->cost;
 	return 0;
+}
+
+struct relay_req *
+queue_take(struct relay_queue *q, int64_t now, int64_t *ret_wait_ns)
+{
+	struct relay_req *rr;
+	int64_t wait = -1;
+
+	TAILQ_FOREACH(rr, &q->items, link) {
+		if (rr->not_before <= now) {
+			TAILQ_REMOVE(&q->items, rr, link);
+			q->count--;
+			return rr;
+		}
+		if (wait < 0 || rr->not_before - now < wait)
+			wait = rr->not_before - now;
+	}
+	*ret_wait_ns = wait;
+	return NULL;
+}
+
+void
+queue_return(struct relay_queue *q, struct relay_req *rr)
+{
+	TAILQ_INSERT_HEAD(&q->items, rr, link);
+	q->count++;
 }
 
 struct relay_req *
@@ -62,6 +90,12 @@ queue_pop(struct relay_queue *q)
 		return NULL;
 	TAILQ_REMOVE(&q->items, rr, link);
 	q->count--;
-	q->bytes -= queue_cost(rr);
 	return rr;
+}
+
+void
+queue_release(struct relay_queue *q, struct relay_req *rr)
+{
+	q->bytes -= rr->cost;
+	rr->cost = 0;
 }

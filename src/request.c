@@ -109,3 +109,12 @@ relay_req_age_ms(const struct relay_req *rr)
 	return (double)(now.tv_sec - rr->accepted.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - rr->accepted.tv_nsec) / 1e6;
 }
+
+int64_t
+relay_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}

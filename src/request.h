@@ -24,6 +24,7 @@ enum relay_outcome {
 	RELAY_DROPPED_SHUTDOWN,		/* still queued when the drain ran out of time */
 	RELAY_DROPPED_INTERNAL,		/* out of memory or a module failed */
 	RELAY_DROPPED_TOO_LARGE,	/* larger than the whole queue budget */
+	RELAY_DROPPED_TOO_OLD,		/* retries would outlive PYROSCOPE_RETRY_MAX_AGE */
 	RELAY_OUTCOME_COUNT
 };
 
@@ -37,10 +38,13 @@ struct relay_req {
 	size_t			 body_len;
 	struct timespec		 accepted;	/* CLOCK_MONOTONIC when the body was complete */
 
-	/* filled by the forwarder */
+	/* filled by the queue and the forwarder */
+	uint64_t		 cost;		/* bytes charged to the queue budget */
+	int64_t			 not_before;	/* CLOCK_MONOTONIC ns: no attempt before (retry backoff) */
 	enum relay_outcome	 outcome;
 	int			 status;	/* last upstream status, 0 if none */
-	int			 attempts;
+	int			 attempts;	/* uploads started */
+	bool			 fresh_retry;	/* already retried once on a fresh connection */
 
 	TAILQ_ENTRY(relay_req)	 link;		/* queue membership */
 };
@@ -74,5 +78,7 @@ void	relay_req_set_query(struct relay_req *rr, char *query);
 const char *relay_req_method_name(enum evhttp_cmd_type method);
 /* Milliseconds since the request was accepted. */
 double	relay_req_age_ms(const struct relay_req *rr);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t	relay_now_ns(void);
 
 #endif

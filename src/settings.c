@@ -17,6 +17,10 @@
 #include "settings.h"
 
 #define DEFAULT_TIMEOUT_NS	(10LL * 1000 * 1000 * 1000)
+#define DEFAULT_FLUSH_NS	(1000LL * 1000 * 1000)
+#define DEFAULT_RETRY_ATTEMPTS	5
+#define MAX_RETRY_ATTEMPTS	100
+#define DEFAULT_RETRY_AGE_NS	(300LL * 1000 * 1000 * 1000)
 #define DEFAULT_WORKERS		5
 #define MAX_WORKERS		256
 #define DEFAULT_MAX_BODY	(8ULL << 20)
@@ -250,6 +254,52 @@ load_custom_headers(struct loader *l)
 	}
 }
 
+const char *
+settings_flush_strategy_name(enum flush_strategy f)
+{
+	switch (f) {
+	case FLUSH_END_OF_INVOKE:	return "end-of-invoke";
+	case FLUSH_START_OF_INVOKE:	return "start-of-invoke";
+	case FLUSH_BACKGROUND:		return "background";
+	}
+	return "unknown";
+}
+
+/*
+ * PYROSCOPE_FLUSH_STRATEGY picks the strategy; PYROSCOPE_FLUSH_ON_INVOKE=true
+ * (the original's switch) asks for a flush on every invoke, which the default
+ * strategy does already, so it changes nothing unless a strategy that does not
+ * flush (background) is chosen explicitly: then the explicit choice wins.
+ */
+static void
+load_flush(struct loader *l)
+{
+	struct relay_settings *s = l->s;
+	const char *v = env(l, "PYROSCOPE_FLUSH_STRATEGY");
+	int64_t n;
+
+	s->flush_strategy = FLUSH_END_OF_INVOKE;
+	if (v != NULL) {
+		int found = 0;
+
+		for (int f = FLUSH_END_OF_INVOKE; f <= FLUSH_BACKGROUND; f++)
+			if (strcmp(v, settings_flush_strategy_name((enum flush_strategy)f)) == 0) {
+				s->flush_strategy = (enum flush_strategy)f;
+				found = 1;
+			}
+		if (!found)
+			problem(l, "PYROSCOPE_FLUSH_STRATEGY: unknown strategy '%s' (want end-of-invoke, start-of-invoke or background), using 'end-of-invoke'", v);
+	}
+	s->flush_timeout_ns = DEFAULT_FLUSH_NS;
+	v = env(l, "PYROSCOPE_FLUSH_TIMEOUT");
+	if (v != NULL) {
+		if (parse_duration(v, &n) < 0 || n <= 0)
+			problem(l, "PYROSCOPE_FLUSH_TIMEOUT: invalid duration '%s' (want e.g. 1s, 500ms), using '1s'", v);
+		else
+			s->flush_timeout_ns = n;
+	}
+}
+
 static void
 load_forwarding(struct loader *l)
 {
@@ -275,8 +325,26 @@ load_forwarding(struct loader *l)
 		else if (n > 0)
 			s->num_workers = (int)n;	/* 0 means the default, as in the original */
 	}
+	s->retry_max_attempts = DEFAULT_RETRY_ATTEMPTS;
+	v = env(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS");
+	if (v != NULL) {
+		if (parse_int(v, &n) < 0 || n < 1 || n > MAX_RETRY_ATTEMPTS)
+			problem(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS: invalid number '%s' (want 1 to %d; 1 means no retry), using '%d'",
+			    v, MAX_RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS);
+		else
+			s->retry_max_attempts = (int)n;
+	}
+	s->retry_max_age_ns = DEFAULT_RETRY_AGE_NS;
+	v = env(l, "PYROSCOPE_RETRY_MAX_AGE");
+	if (v != NULL) {
+		if (parse_duration(v, &n) < 0 || n <= 0)
+			problem(l, "PYROSCOPE_RETRY_MAX_AGE: invalid duration '%s' (want e.g. 5m, 90s), using '5m0s'", v);
+		else
+			s->retry_max_age_ns = n;
+	}
 	s->flush_on_invoke = load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
 	s->self_profiling = load_bool(l, "PYROSCOPE_SELF_PROFILING");
+	load_flush(l);
 }
 
 /* "host:port" or "[v6]:port" into *ret; -EINVAL when malformed. */

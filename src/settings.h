@@ -21,6 +21,13 @@ struct listen_addr {
 	int	 port;
 };
 
+/* When queued profiles are sent relative to Lambda's invoke lifecycle. */
+enum flush_strategy {
+	FLUSH_END_OF_INVOKE = 0,	/* after the runtime is done, before event/next (default) */
+	FLUSH_START_OF_INVOKE,		/* when an INVOKE arrives, as the original's FLUSH_ON_INVOKE */
+	FLUSH_BACKGROUND		/* never hold event/next; send whenever running */
+};
+
 struct custom_header {
 	char	*name;		/* owned */
 	char	*value;		/* owned */
@@ -63,7 +70,11 @@ struct relay_settings {
 	/* forwarding */
 	int64_t			 timeout_ns;		/* whole upload, > 0 */
 	int			 num_workers;		/* uploads in flight at most */
+	int			 retry_max_attempts;	/* uploads per profile at most (1 = no retry) */
+	int64_t			 retry_max_age_ns;	/* no retry once a profile is this old */
 	bool			 flush_on_invoke;
+	enum flush_strategy	 flush_strategy;
+	int64_t			 flush_timeout_ns;	/* budget of one flush before event/next */
 	bool			 self_profiling;	/* accepted; not available in this implementation */
 
 	/* listening and limits */
@@ -95,6 +106,8 @@ struct relay_settings {
 int	settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *name));
 /* Free everything; NULL-safe, idempotent. */
 void	settings_clear(struct relay_settings *s);
+/* "end-of-invoke", "start-of-invoke" or "background". */
+const char *settings_flush_strategy_name(enum flush_strategy f);
 /* The logger configuration the settings describe (borrowed strings). */
 void	settings_log_config(const struct relay_settings *s, struct log_config *ret);
 

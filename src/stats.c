@@ -49,6 +49,7 @@ stats_reason_name(enum relay_outcome o)
 	case RELAY_DROPPED_SHUTDOWN:	return "shutdown";
 	case RELAY_DROPPED_INTERNAL:	return "internal";
 	case RELAY_DROPPED_TOO_LARGE:	return "too_large";
+	case RELAY_DROPPED_TOO_OLD:	return "too_old";
 	case RELAY_OUTCOME_COUNT:	break;
 	}
 	return "unknown";
@@ -70,6 +71,7 @@ stats_summary(const struct relay_stats *st, char *buf, size_t size)
 		off += n < 0 ? 0 : (size_t)n;
 	}
 	if (off < size)
-		snprintf(buf + off, size - off, " queued=%llu in_flight=%llu",
-		    (unsigned long long)st->queued, (unsigned long long)st->in_flight);
+		snprintf(buf + off, size - off, " retried=%llu queued=%llu in_flight=%llu",
+		    (unsigned long long)st->retried, (unsigned long long)st->queued,
+		    (unsigned long long)st->in_flight);
 }

@@ -13,6 +13,7 @@ struct relay_stats {
 	uint64_t	delivered_bytes;
 	uint64_t	dropped[RELAY_OUTCOME_COUNT];	/* indexed by the RELAY_DROPPED_* outcome */
 	uint64_t	dropped_bytes;
+	uint64_t	retried;		/* uploads started again after a failure */
 	uint64_t	queued;			/* gauge */
 	uint64_t	queued_bytes;		/* gauge (queue cost, bodies plus overhead) */
 	uint64_t	in_flight;		/* gauge */

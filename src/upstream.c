@@ -13,6 +13,12 @@
  *   reused), so any connection that closed is replaced, never revived;
  * - bodies go out by reference (evbuffer_add_buffer_reference): held once in
  *   memory, still there if the upload has to be tried again.
+ *
+ * Retries: a failure without an answer on a connection that had already served
+ * an upload (stale after a freeze or a remote idle timeout) is retried once at
+ * once on a fresh connection; connection errors, timeouts, 408, 429 and 5xx
+ * other than 501 are retried with exponential backoff and jitter (Retry-After
+ * honoured) while attempts and age allow; other answers are final.
  */
 
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -38,6 +45,8 @@
 #define RESPONSE_MAX_BODY	(1 << 20)
 #define LOG_BODY_HEAD		256
 #define DROP_LOG_INTERVAL	1	/* seconds between two log lines for the same drop reason */
+#define BACKOFF_BASE_NS		(500LL * 1000 * 1000)
+#define BACKOFF_MAX_NS		(30LL * 1000 * 1000 * 1000)
 
 struct slot {
 	struct upstream			*up;		/* borrowed: owner */
@@ -47,6 +56,7 @@ struct slot {
 	struct event			*timer;		/* owned: bounds the whole upload */
 	int				 error;		/* evhttp_request_error + 1, or 0 */
 	bool				 stale;		/* replace conn before the next upload */
+	bool				 reused;	/* conn has completed an upload before */
 };
 
 struct drop_log {
@@ -62,12 +72,15 @@ struct upstream {
 	struct evdns_base		*dns;		/* owned */
 	SSL_CTX				*ssl_ctx;	/* owned; NULL for http:// */
 	struct event			*kick;		/* owned: deferred dispatch */
+	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
 	struct relay_queue		 queue;		/* owns the queued requests */
 	struct slot			*slots;		/* owned array */
 	int				 nslots;
 	int				 busy;
 	struct timeval			 timeout;
 	struct drop_log			 drops[RELAY_OUTCOME_COUNT];
+	struct drop_log			 retry_log;
+	bool				 paused;
 	void				(*idle_cb)(void *);
 	void				*idle_arg;
 };
@@ -81,38 +94,59 @@ update_gauges(struct upstream *up)
 }
 
 /*
- * Log a drop, at most once a second per reason: a flood of drops must not
- * become a flood of lines. Suppressed lines are counted in the next one.
+ * Log at most once a second per kind of event: a flood of drops or retries
+ * must not become a flood of lines. Suppressed lines are counted in the next.
  */
-static void __attribute__((format(printf, 4, 5)))
-log_drop(struct upstream *up, enum relay_outcome why, const struct relay_req *rr, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 0)))
+vlog_limited(struct drop_log *dl, enum log_level level, const struct relay_req *rr,
+    const char *fmt, va_list ap)
 {
-	struct drop_log *dl = &up->drops[why];
 	time_t now = time(NULL);
 	const struct log_field f[] = { { "path", rr->path } };
 	char msg[1024];
-	va_list ap;
 
+	if (!log_enabled(level))
+		return;
 	if (now - dl->last < DROP_LOG_INTERVAL) {
 		dl->suppressed++;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (dl->suppressed > 0)
-		log_f(LOG_ERROR, f, 1, "%s (%llu more dropped for the same reason since the last report)",
+		log_fields(level, f, 1, "%s (%llu more like this since the last report)",
 		    msg, (unsigned long long)dl->suppressed);
 	else
-		log_f(LOG_ERROR, f, 1, "%s", msg);
+		log_fields(level, f, 1, "%s", msg);
 	dl->last = now;
 	dl->suppressed = 0;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+log_drop(struct upstream *up, enum relay_outcome why, const struct relay_req *rr, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_limited(&up->drops[why], LOG_ERROR, rr, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+log_retry(struct upstream *up, const struct relay_req *rr, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_limited(&up->retry_log, LOG_WARNING, rr, fmt, ap);
+	va_end(ap);
 }
 
 /* The end of every request's life: account, tell the modules, free. */
 void
 upstream_finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome)
 {
+	if (rr->cost > 0)
+		queue_release(&up->queue, rr);
 	rr->outcome = outcome;
 	stats_finished(up->stats, rr);
 	chain_done(up->chain, rr);
@@ -178,6 +212,12 @@ request_error_name(int error)
 static void
 describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 {
+	int n = snprintf(buf, size, "failed to make request to %s: ", s->up->cfg->remote.display);
+
+	if (n < 0 || (size_t)n >= size)
+		return;
+	buf += n;
+	size -= (size_t)n;
 	if (s->up->ssl_ctx != NULL && s->conn != NULL) {
 		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
 		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
@@ -196,8 +236,9 @@ describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 		snprintf(buf, size, "%s", request_error_name(s->error));
 }
 
+/* "response not ok: status code: '500'. body: '<start of the answer>'" (the original's wording). */
 static void
-log_rejected(struct upstream *up, struct relay_req *rr, struct evhttp_request *req)
+describe_answer(struct relay_req *rr, struct evhttp_request *req, char *buf, size_t size)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	char head[LOG_BODY_HEAD + 1];
@@ -209,9 +250,90 @@ log_rejected(struct upstream *up, struct relay_req *rr, struct evhttp_request *r
 		if (head[i] == '\0')
 			head[i] = '.';
 	head[n] = '\0';
-	log_drop(up, RELAY_DROPPED_REJECTED, rr,
-	    "Failed to relay request: response not ok: status code: '%d'. body: '%s'; dropping the profile",
-	    rr->status, head);
+	snprintf(buf, size, "response not ok: status code: '%d'. body: '%s'", rr->status, head);
+}
+
+static bool
+retryable_status(int status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
+
+/* Retry-After as delta-seconds or an HTTP date; -1 when absent or unusable. */
+static int64_t
+retry_after_ns(struct evhttp_request *req)
+{
+	const char *v = req ? evhttp_find_header(evhttp_request_get_input_headers(req), "Retry-After") : NULL;
+	struct tm tm;
+	int64_t secs;
+	char *end;
+
+	if (v == NULL)
+		return -1;
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtoll(v, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -1;
+	} else {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (end == NULL || *end != '\0')
+			return -1;
+		secs = (int64_t)(timegm(&tm) - time(NULL));
+		if (secs < 0)
+			secs = 0;
+	}
+	return secs > 86400 ? -1 : secs * 1000000000;
+}
+
+/* Exponential backoff with jitter: a random point in the upper half of base * 2^(n-1). */
+static int64_t
+backoff_ns(int attempts)
+{
+	int64_t d = BACKOFF_BASE_NS;
+
+	for (int i = 1; i < attempts && d < BACKOFF_MAX_NS; i++)
+		d *= 2;
+	if (d > BACKOFF_MAX_NS)
+		d = BACKOFF_MAX_NS;
+	return d / 2 + (int64_t)((double)random() / RAND_MAX * (double)(d / 2));
+}
+
+/*
+ * The upload failed with `why`; decide between a retry and a drop. Returns
+ * true when rr went back to the queue.
+ */
+static bool
+maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *req, bool fresh_now,
+    const char *why)
+{
+	int64_t now = relay_now_ns(), delay, age;
+
+	if (fresh_now && !rr->fresh_retry) {
+		rr->fresh_retry = true;
+		delay = 0;
+	} else if ((rr->status <= 0 || retryable_status(rr->status)) &&
+	    rr->attempts < up->cfg->retry_max_attempts) {
+		delay = retry_after_ns(req);
+		if (delay < 0)
+			delay = backoff_ns(rr->attempts);
+	} else {
+		return false;
+	}
+	age = (int64_t)(relay_req_age_ms(rr) * 1e6);
+	if (age + delay > up->cfg->retry_max_age_ns) {
+		log_drop(up, RELAY_DROPPED_TOO_OLD, rr,
+		    "Failed to relay request: %s; a retry would exceed PYROSCOPE_RETRY_MAX_AGE, dropping the profile", why);
+		upstream_finish(up, rr, RELAY_DROPPED_TOO_OLD);
+		return true;
+	}
+	rr->not_before = now + delay;
+	up->stats->retried++;
+	queue_return(&up->queue, rr);
+	log_retry(up, rr, "Upload failed: %s; retrying in %lld ms (attempt %d of %d)", why,
+	    (long long)(delay / 1000000), rr->attempts + 1, up->cfg->retry_max_attempts);
+	return true;
 }
 
 /* An upload ended: with an answer (req != NULL, status > 0) or without. */
@@ -220,8 +342,8 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 {
 	struct upstream *up = s->up;
 	struct relay_req *rr = s->rr;
-	enum relay_outcome outcome;
-	char why[300];
+	bool was_reused = s->reused, timed_out = s->error - 1 == EVREQ_HTTP_TIMEOUT;
+	char why[400];
 
 	evtimer_del(s->timer);
 	s->rr = NULL;
@@ -229,22 +351,27 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	up->busy--;
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
 	if (rr->status >= 200 && rr->status < 300) {
-		outcome = RELAY_DELIVERED;
+		s->reused = true;
 		log_f(LOG_TRACE, (&(struct log_field){ "path", rr->path }), 1,
 		    "Successfully relayed request to remote");
+		upstream_finish(up, rr, RELAY_DELIVERED);
 	} else if (rr->status > 0) {
-		outcome = RELAY_DROPPED_REJECTED;
-		log_rejected(up, rr, req);
+		s->reused = true;
+		describe_answer(rr, req, why, sizeof(why));
+		if (!maybe_retry(up, rr, req, false, why)) {
+			log_drop(up, RELAY_DROPPED_REJECTED, rr, "Failed to relay request: %s; dropping the profile", why);
+			upstream_finish(up, rr, RELAY_DROPPED_REJECTED);
+		}
 	} else {
-		outcome = RELAY_DROPPED_FAILED;
 		s->stale = true;
 		describe_failure(s, saved_errno, why, sizeof(why));
-		log_drop(up, RELAY_DROPPED_FAILED, rr,
-		    "Failed to relay request: failed to make request to %s: %s; dropping the profile",
-		    up->cfg->remote.display, why);
+		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
+		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
+			log_drop(up, RELAY_DROPPED_FAILED, rr, "Failed to relay request: %s; dropping the profile", why);
+			upstream_finish(up, rr, RELAY_DROPPED_FAILED);
+		}
 	}
 	s->error = 0;
-	upstream_finish(up, rr, outcome);
 	kick(up);
 }
 
@@ -336,6 +463,7 @@ start(struct slot *s, struct relay_req *rr)
 		if (s->conn != NULL)
 			evhttp_connection_free(s->conn);
 		s->stale = false;
+		s->reused = false;
 		s->conn = connect_new(up);
 		if (s->conn == NULL)
 			goto fail;
@@ -375,15 +503,59 @@ static void
 dispatch(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *up = arg;
+	int64_t wait = -1;
 
 	(void)fd;
 	(void)what;
-	for (int i = 0; i < up->nslots && up->queue.count > 0; i++)
-		if (up->slots[i].rr == NULL)
-			start(&up->slots[i], queue_pop(&up->queue));
+	for (int i = 0; i < up->nslots && !up->paused && up->queue.count > 0; i++) {
+		struct relay_req *rr;
+
+		if (up->slots[i].rr != NULL)
+			continue;
+		rr = queue_take(&up->queue, relay_now_ns(), &wait);
+		if (rr == NULL)
+			break;
+		start(&up->slots[i], rr);
+	}
+	if (!up->paused && wait >= 0) {
+		struct timeval tv = { .tv_sec = (time_t)(wait / 1000000000),
+			.tv_usec = (suseconds_t)(wait % 1000000000 / 1000) + 1 };
+
+		evtimer_add(up->retry_timer, &tv);
+	}
 	update_gauges(up);
 	if (up->queue.count == 0 && up->busy == 0 && up->idle_cb != NULL)
 		up->idle_cb(up->idle_arg);
+}
+
+void
+upstream_pause(struct upstream *up)
+{
+	up->paused = true;
+	evtimer_del(up->retry_timer);
+	for (int i = 0; i < up->nslots; i++) {
+		struct slot *s = &up->slots[i];
+
+		if (s->rr == NULL)
+			continue;
+		evtimer_del(s->timer);
+		evhttp_cancel_request(s->req);	/* no callback; the connection is reset */
+		s->stale = true;
+		s->rr->attempts--;		/* not a failure: it will simply go again */
+		queue_return(&up->queue, s->rr);
+		s->rr = NULL;
+		s->req = NULL;
+		s->error = 0;
+		up->busy--;
+	}
+	update_gauges(up);
+}
+
+void
+upstream_resume(struct upstream *up)
+{
+	up->paused = false;
+	kick(up);
 }
 
 int
@@ -391,6 +563,7 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 {
 	struct relay_req_list evicted = TAILQ_HEAD_INITIALIZER(evicted);
 	struct relay_req *old;
+	int rc;
 
 	if (up->cfg->unsendable != NULL) {
 		log_drop(up, RELAY_DROPPED_UNSENDABLE, rr,
@@ -399,12 +572,13 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		upstream_finish(up, rr, RELAY_DROPPED_UNSENDABLE);
 		return 0;
 	}
-	if (queue_push(&up->queue, rr, &evicted) < 0) {
+	rc = queue_push(&up->queue, rr, &evicted);
+	if (rc == -E2BIG) {
 		log_drop(up, RELAY_DROPPED_TOO_LARGE, rr,
 		    "Request of %zu bytes does not fit in the queue budget of %llu bytes; dropping the profile",
 		    rr->body_len, (unsigned long long)up->queue.max_bytes);
 		upstream_finish(up, rr, RELAY_DROPPED_TOO_LARGE);
-		return -E2BIG;
+		return rc;
 	}
 	while ((old = TAILQ_FIRST(&evicted)) != NULL) {
 		TAILQ_REMOVE(&evicted, old, link);
@@ -412,6 +586,12 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		    "Request queue is full, dropping the oldest profile (%.0f ms old) to make room",
 		    relay_req_age_ms(old));
 		upstream_finish(up, old, RELAY_DROPPED_QUEUE_FULL);
+	}
+	if (rc == -ENOSPC) {
+		log_drop(up, RELAY_DROPPED_QUEUE_FULL, rr,
+		    "Request queue is full with uploads in flight; dropping the new profile");
+		upstream_finish(up, rr, RELAY_DROPPED_QUEUE_FULL);
+		return 0;
 	}
 	update_gauges(up);
 	kick(up);
@@ -465,9 +645,11 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct c
 	up->nslots = cfg->num_workers;
 	up->slots = calloc((size_t)up->nslots, sizeof(*up->slots));
 	up->kick = event_new(base, -1, 0, dispatch, up);
+	up->retry_timer = evtimer_new(base, dispatch, up);
 	up->dns = dns_new(base);
-	if (up->slots == NULL || up->kick == NULL || up->dns == NULL)
+	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->dns == NULL)
 		goto fail;
+	srandom((unsigned)relay_now_ns() ^ (unsigned)getpid());
 	for (int i = 0; i < up->nslots; i++) {
 		up->slots[i].up = up;
 		up->slots[i].timer = evtimer_new(base, on_timeout, &up->slots[i]);
@@ -515,6 +697,8 @@ upstream_free(struct upstream *up)
 	free(up->slots);
 	if (up->kick != NULL)
 		event_free(up->kick);
+	if (up->retry_timer != NULL)
+		event_free(up->retry_timer);
 	if (up->dns != NULL)
 		evdns_base_free(up->dns, 0);
 	SSL_CTX_free(up->ssl_ctx);

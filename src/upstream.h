@@ -32,7 +32,14 @@ void	upstream_free(struct upstream *up);
 int	upstream_submit(struct upstream *up, struct relay_req *rr);
 /* Finish a request that will not be sent: account it, run on_done, free it. */
 void	upstream_finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome);
-/* Requests queued or in flight. */
+/*
+ * Stop starting uploads. Uploads in flight are cancelled and go back to the
+ * head of the queue, to be sent again after upstream_resume(): nothing stays
+ * in flight across a Lambda freeze.
+ */
+void	upstream_pause(struct upstream *up);
+void	upstream_resume(struct upstream *up);
+/* Requests queued (including those waiting for a retry) or in flight. */
 size_t	upstream_pending(const struct upstream *up);
 /* Call cb(arg) each time the forwarder becomes idle (nothing queued or in flight); NULL to stop. */
 void	upstream_on_idle(struct upstream *up, void (*cb)(void *), void *arg);

@@ -6,8 +6,9 @@
 
 post() { curl -s -o /dev/null -w '%{http_code}' -m $((5 * SLOW)) --data-binary 'a;b 1' "http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu"; }
 
+# Retries have their own test (retries.sh): here every failure is final at once.
 start_sink e500 --status 500
-start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT"
+start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_RETRY_MAX_ATTEMPTS=1
 is "$(post)" 200 "remote answers 500: the SDK still gets 200"
 wait_until 10 grep -q 'Failed to relay request' "$T/relay.log"
 check "500 logged with status and the start of the remote's answer" \
@@ -18,7 +19,7 @@ stop_relay
 check "counted as rejected" grep -q 'received=2 delivered=0 dropped=2 .*dropped_rejected=2' "$T/relay.log"
 
 start_sink stuck --delay-ms 4000
-start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_TIMEOUT=500ms
+start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_TIMEOUT=500ms PYROSCOPE_RETRY_MAX_ATTEMPTS=1
 start=$(date +%s%N)
 is "$(post)" 200 "remote hangs: the SDK still gets 200"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -33,7 +34,7 @@ check "timeouts counted as failed" grep -q 'dropped_failed=[12]' "$T/relay.log"
 # A port nobody listens on: the sink is stopped and its port reused as the remote.
 start_sink gone
 kill "$gone_PID"; wait "$gone_PID" 2>/dev/null
-start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT"
+start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_RETRY_MAX_ATTEMPTS=1
 is "$(post)" 200 "remote down: the SDK still gets 200"
 wait_until 10 grep -q 'Failed to relay request' "$T/relay.log"
 check "refused connection logged with its cause" grep -q 'failed to make request to http://127.0.0.1:[0-9]*: cannot connect' "$T/relay.log"

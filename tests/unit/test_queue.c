@@ -28,6 +28,18 @@ make(uint64_t id, size_t body)
 	return rr;
 }
 
+/* Take every waiting request and finish it (release its budget). */
+static void
+empty(struct relay_queue *q)
+{
+	struct relay_req *rr;
+
+	while ((rr = queue_pop(q)) != NULL) {
+		queue_release(q, rr);
+		relay_req_free(rr);
+	}
+}
+
 static size_t
 drain_count(struct relay_req_list *l)
 {
@@ -61,11 +73,11 @@ main(void)
 	is_int(drain_count(&ev), 1, "exactly one evicted");
 	rr = queue_pop(&q);
 	is_int(rr->id, 2, "FIFO order after eviction");
+	queue_release(&q, rr);
 	relay_req_free(rr);
 
 	/* byte budget: 4 KiB bodies in a 10 KiB budget */
-	while ((rr = queue_pop(&q)) != NULL)
-		relay_req_free(rr);
+	empty(&q);
 	is_int(q.bytes, 0, "empty queue has no bytes");
 	queue_init(&q, 100, 10 * 1024);
 	queue_push(&q, make(10, 4096), &ev);
@@ -81,8 +93,31 @@ main(void)
 	is_int(queue_push(&q, big, &ev), -E2BIG, "a body larger than the budget is refused");
 	is_int(q.count, 2, "refusal changes nothing");
 	relay_req_free(big);
-	while ((rr = queue_pop(&q)) != NULL)
+
+	/* In-flight bodies stay charged: with one 4 KiB upload in flight, two more do not fit. */
+	rr = queue_take(&q, relay_now_ns(), &(int64_t){ 0 });
+	ok(rr != NULL && rr->id == 11, "take gives the oldest ready request");
+	queue_push(&q, make(14, 4096), &ev);
+	is_int(drain_count(&ev), 1, "the in-flight body counts: the waiting one makes room");
+	is_int(q.count, 1, "one waiting");
+	queue_release(&q, rr);
+	relay_req_free(rr);
+
+	/* not_before: a request waiting for its retry is skipped until due. */
+	rr = queue_pop(&q);
+	rr->not_before = relay_now_ns() + 1000000000LL;
+	queue_return(&q, rr);
+	{
+		int64_t wait = 0;
+
+		ok(queue_take(&q, relay_now_ns(), &wait) == NULL, "a backing-off request is not ready");
+		ok(wait > 900000000LL && wait <= 1000000000LL, "the wait until it is ready is reported");
+		ok(queue_take(&q, rr->not_before, &wait) == rr, "ready once its time has come");
+		queue_release(&q, rr);
 		relay_req_free(rr);
+		is_int(queue_take(&q, relay_now_ns(), &wait) == NULL && wait == -1, 1, "empty queue: wait -1");
+	}
+	empty(&q);
 	is_int(q.bytes, 0, "costs add up to zero when empty");
 	return done_testing();
 }
