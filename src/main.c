@@ -8,14 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "chain.h"
+#include "lambda_api.h"
+#include "lambda_ext.h"
 #include "log.h"
 #include "modules.h"
 #include "server.h"
 #include "settings.h"
 #include "stats.h"
+#include "telemetry.h"
 #include "upstream.h"
 
 struct daemon {
@@ -25,6 +29,10 @@ struct daemon {
 	struct chain		*chain;
 	struct upstream		*up;
 	struct server		*srv;
+	struct lambda_api	*api;		/* Lambda mode only */
+	char			*api_error;
+	struct telemetry	*telemetry;
+	struct lambda_ext	*lx;
 	struct event		*sig_term;
 	struct event		*sig_int;
 	struct event		*sig_usr1;
@@ -51,6 +59,15 @@ static const char usage_text[] =
 "                   every problem, exit 0 or 1\n"
 "  --version        print the version\n"
 "  --help           this text\n";
+
+/* The Lambda extension name must equal the executable's file name. */
+static const char *
+executable_name(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	return slash != NULL ? slash + 1 : argv0;
+}
 
 static const char *
 env_get(const char *name)
@@ -168,12 +185,59 @@ report_settings(const struct relay_settings *cfg)
 		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
 }
 
+/*
+ * A fatal error before the event loop. In Lambda mode the platform is told
+ * through init/error (once registered), so the failure is reported, not a crash.
+ */
+static int
+fail_init(struct daemon *d, const char *why)
+{
+	struct lambda_result res;
+
+	log_error("Cannot start: %s; exiting", why);
+	if (d->api == NULL)
+		return 1;
+	lambda_api_report_error(d->api, true, "Extension.InitFailed", why);
+	/* The register answer may come first; wait for the init/error one, briefly. */
+	while (lambda_api_wait(d->api, 2000, &res) == 0 && res.cmd != LAMBDA_CMD_INIT_ERROR)
+		;
+	return 1;
+}
+
+/* The telemetry listener (only the end-of-invoke strategy needs it) and the lifecycle. */
+static int
+start_lambda(struct daemon *d)
+{
+	const struct telemetry_handlers h = {
+		.on_start = lambda_ext_on_start,
+		.on_runtime_done = lambda_ext_on_runtime_done,
+	};
+	struct telemetry_handlers bound_h = h;
+	char *err = NULL;
+	int port = 0;
+
+	d->lx = lambda_ext_new(d->base, &d->cfg, d->up, d->api);
+	if (d->lx == NULL)
+		return -1;
+	if (d->cfg.flush_strategy == FLUSH_END_OF_INVOKE) {
+		bound_h.arg = d->lx;
+		d->telemetry = telemetry_new(d->base, &bound_h, &port, &err);
+		if (d->telemetry == NULL) {
+			log_error("Cannot start the telemetry listener: %s; continuing without it",
+			    err ? err : "out of memory");
+			free(err);
+		}
+	}
+	lambda_ext_set_telemetry_port(d->lx, port);
+	return 0;
+}
+
 /* Build everything in order; returns the exit status. */
 static int
 run(struct daemon *d)
 {
 	struct log_config lc;
-	char *err = NULL;
+	char *err = NULL, why[512];
 	int bound = 0;
 
 	settings_log_config(&d->cfg, &lc);
@@ -181,40 +245,50 @@ run(struct daemon *d)
 		fprintf(stderr, "pyroscope-lambda-extension: out of memory configuring the log\n");
 	log_info("Starting relay");
 	report_settings(&d->cfg);
-	if (!d->cfg.dev_mode) {
-		log_error("The Lambda Extensions API client is not available in this version; "
-		    "set PYROSCOPE_DEV_MODE=true to run as a local relay. Exiting");
+	if (!d->cfg.dev_mode && d->api == NULL) {
+		log_error("Cannot start as a Lambda extension: %s; exiting "
+		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)",
+		    d->api_error ? d->api_error : "AWS_LAMBDA_RUNTIME_API is not set");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	d->base = event_base_new();
-	if (d->base == NULL || add_signals(d) < 0) {
-		log_error("Cannot set up the event loop; exiting");
-		return 1;
-	}
+	if (d->base == NULL || add_signals(d) < 0)
+		return fail_init(d, "cannot set up the event loop");
 	if (chain_new(relay_modules, &d->cfg, &d->chain, &err) < 0) {
-		log_error("Cannot initialise module %s; exiting", err ? err : "(out of memory)");
+		snprintf(why, sizeof(why), "cannot initialise module %s", err ? err : "(out of memory)");
 		free(err);
-		return 1;
+		return fail_init(d, why);
 	}
 	d->up = upstream_new(d->base, &d->cfg, d->chain, &d->stats, &err);
 	if (d->up == NULL) {
-		log_error("Cannot set up the upstream client: %s; exiting", err ? err : "out of memory");
+		snprintf(why, sizeof(why), "cannot set up the upstream client: %s", err ? err : "out of memory");
 		free(err);
-		return 1;
+		return fail_init(d, why);
 	}
 	d->srv = server_new(d->base, &d->cfg, d->chain, &d->stats, d->up, &bound);
 	if (d->srv == NULL || bound == 0) {
-		log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
-		return 1;
+		if (d->cfg.dev_mode) {
+			log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
+			return 1;
+		}
+		/* The function must keep working: follow events without a relay. */
+		log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); profiles cannot be "
+		    "received, but the extension keeps following Lambda events so the function is not affected");
 	}
+	if (!d->cfg.dev_mode && start_lambda(d) < 0)
+		return fail_init(d, "out of memory starting the Lambda lifecycle");
 	event_base_dispatch(d->base);
-	return 0;
+	return d->lx != NULL ? lambda_ext_exit_status(d->lx) : 0;
 }
 
 static void
 teardown(struct daemon *d)
 {
+	lambda_ext_free(d->lx);
+	lambda_api_free(d->api);
+	free(d->api_error);
+	telemetry_free(d->telemetry);
 	server_free(d->srv);
 	if (d->up != NULL) {
 		upstream_free(d->up);	/* drops and counts what is left */
@@ -241,6 +315,7 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	int check = 0, status;
+	bool lambda;
 
 	memset(&d, 0, sizeof(d));
 	for (int i = 1; i < argc; i++) {
@@ -266,7 +341,15 @@ main(int argc, char **argv)
 		settings_clear(&d.cfg);
 		return status;
 	}
+	lambda = !d.cfg.dev_mode && d.cfg.runtime_api != NULL;
+	if (lambda) {
+		/* Register first: it is on the function's cold-start path. */
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		d.api = lambda_api_start(d.cfg.runtime_api, executable_name(argv[0]), &d.api_error);
+	}
 	status = run(&d);
 	teardown(&d);
+	if (lambda)
+		curl_global_cleanup();
 	return status;
 }

@@ -1,0 +1,425 @@
+/* lambda_ext.c -- the Lambda extension lifecycle: events, flushes before freezes, bounded shutdown. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/*
+ * The state machine, one transition per event:
+ *
+ *   REGISTERING --registered--> SUBSCRIBING --subscribed or not--> WAITING
+ *   WAITING --INVOKE--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
+ *   WAITING --SHUTDOWN--> DRAINING --idle or deadline--> DONE (exit 0)
+ *   any --event/next failed--> STOPPING --exit/error answered--> DONE (exit 1)
+ *
+ * The sandbox freezes as soon as the runtime and every extension have called
+ * event/next, so whatever is still queued or in flight then waits, maybe for
+ * hours, on connections that die meanwhile. Hence, by strategy:
+ *   end-of-invoke (default): wait for platform.runtimeDone of the invoke,
+ *     flush within a budget, pause the forwarder, then call event/next;
+ *   start-of-invoke: flush what is queued when the INVOKE arrives (the
+ *     original's FLUSH_ON_INVOKE), pause, call event/next;
+ *   background: call event/next at once; uploads run whenever unfrozen.
+ * Paused uploads stay queued and go out after the thaw. Without telemetry,
+ * end-of-invoke falls back to start-of-invoke.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "lambda_ext.h"
+#include "log.h"
+
+#define INVOKE_MARGIN_MS	50	/* event/next this long before the function's deadline */
+#define SHUTDOWN_MARGIN_MS	150	/* exit this long before the SHUTDOWN deadline */
+#define START_WATCHDOG_MS	2000	/* no platform.start by then: telemetry is not arriving */
+#define RECENT			4
+
+enum lx_state {
+	LX_REGISTERING,
+	LX_SUBSCRIBING,
+	LX_WAITING,
+	LX_RUNNING,
+	LX_FLUSHING,
+	LX_DRAINING,
+	LX_STOPPING,
+	LX_DONE
+};
+
+/* Request ids seen on the telemetry stream before their INVOKE was processed. */
+struct recent_ids {
+	char	id[RECENT][64];
+	int	next;
+};
+
+struct lambda_ext {
+	struct event_base		*base;		/* borrowed */
+	const struct relay_settings	*cfg;		/* borrowed */
+	struct upstream			*up;		/* borrowed */
+	struct lambda_api		*api;		/* borrowed */
+	struct event			*timer;		/* owned: bounds the current wait */
+	int				 telemetry_port;
+	enum lx_state			 state;
+	bool				 telemetry;	/* platform.runtimeDone is expected */
+	bool				 fallback_logged;
+	bool				 started_seen;
+	char				 request_id[64];
+	int64_t				 deadline_ms;
+	int64_t				 watch_until_ms;
+	int64_t				 runtime_done_ns;
+	struct recent_ids		 starts;
+	struct recent_ids		 dones;
+	uint64_t			 invokes;
+	int				 exit_status;
+};
+
+static int64_t
+epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+remember(struct recent_ids *r, const char *id)
+{
+	snprintf(r->id[r->next], sizeof(r->id[0]), "%s", id);
+	r->next = (r->next + 1) % RECENT;
+}
+
+static bool
+seen(const struct recent_ids *r, const char *id)
+{
+	for (int i = 0; i < RECENT; i++)
+		if (strcmp(r->id[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void
+arm(struct lambda_ext *lx, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+
+	if (ms < 0)
+		tv.tv_sec = tv.tv_usec = 0;
+	evtimer_add(lx->timer, &tv);
+}
+
+static void
+finish(struct lambda_ext *lx, int status)
+{
+	lx->state = LX_DONE;
+	lx->exit_status = status;
+	evtimer_del(lx->timer);
+	upstream_on_idle(lx->up, NULL, NULL);
+	event_base_loopexit(lx->base, NULL);
+}
+
+static void
+call_next(struct lambda_ext *lx)
+{
+	lx->state = LX_WAITING;
+	lambda_api_next(lx->api);
+}
+
+static void
+telemetry_unavailable(struct lambda_ext *lx, const char *why)
+{
+	lx->telemetry = false;
+	if (lx->fallback_logged)
+		return;
+	lx->fallback_logged = true;
+	if (lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE)
+		log_warn("Telemetry API not available (%s); flushing at the start of each invoke instead of after the runtime is done", why);
+}
+
+/* Send what is queued, within budget_ms, then pause (unless background) and call event/next. */
+static void flush_end(struct lambda_ext *lx);
+
+static void
+on_flush_idle(void *arg)
+{
+	struct lambda_ext *lx = arg;
+
+	if (lx->state == LX_FLUSHING)
+		flush_end(lx);
+	else if (lx->state == LX_DRAINING)
+		finish(lx, 0);
+}
+
+static void
+flush_begin(struct lambda_ext *lx)
+{
+	int64_t budget = lx->cfg->flush_timeout_ns / 1000000;
+
+	if (lx->deadline_ms > 0 && lx->deadline_ms - INVOKE_MARGIN_MS - epoch_ms() < budget)
+		budget = lx->deadline_ms - INVOKE_MARGIN_MS - epoch_ms();
+	lx->state = LX_FLUSHING;
+	evtimer_del(lx->timer);
+	if (upstream_pending(lx->up) == 0 || budget <= 0) {
+		flush_end(lx);
+		return;
+	}
+	upstream_on_idle(lx->up, on_flush_idle, lx);
+	arm(lx, budget);
+}
+
+static void
+flush_end(struct lambda_ext *lx)
+{
+	size_t left = upstream_pending(lx->up);
+
+	evtimer_del(lx->timer);
+	upstream_on_idle(lx->up, NULL, NULL);
+	if (lx->cfg->flush_strategy != FLUSH_BACKGROUND)
+		upstream_pause(lx->up);
+	if (left > 0)
+		log_warn("Flush time is over with %zu profiles not yet delivered; they stay queued and go out after the next thaw", left);
+	if (lx->runtime_done_ns > 0 && log_enabled(LOG_DEBUG)) {
+		log_debug("Invoke %s: event/next %.3f ms after the runtime was done",
+		    lx->request_id, (double)(relay_now_ns() - lx->runtime_done_ns) / 1e6);
+	}
+	lx->runtime_done_ns = 0;
+	call_next(lx);
+}
+
+static void
+on_invoke(struct lambda_ext *lx, const struct lambda_result *res)
+{
+	int64_t now = epoch_ms();
+
+	lx->invokes++;
+	snprintf(lx->request_id, sizeof(lx->request_id), "%s", res->request_id);
+	lx->deadline_ms = res->deadline_ms;
+	lx->runtime_done_ns = 0;
+	log_f(LOG_DEBUG, (&(struct log_field){ "requestId", lx->request_id }), 1,
+	    "Received INVOKE event (deadline in %lld ms)", (long long)(lx->deadline_ms - now));
+	upstream_resume(lx->up);
+	if (lx->cfg->flush_strategy == FLUSH_BACKGROUND) {
+		call_next(lx);
+		return;
+	}
+	if (lx->cfg->flush_strategy == FLUSH_START_OF_INVOKE || !lx->telemetry) {
+		flush_begin(lx);
+		return;
+	}
+	lx->state = LX_RUNNING;
+	lx->started_seen = seen(&lx->starts, lx->request_id);
+	if (seen(&lx->dones, lx->request_id)) {
+		lx->runtime_done_ns = relay_now_ns();
+		flush_begin(lx);
+		return;
+	}
+	lx->watch_until_ms = now + START_WATCHDOG_MS;
+	arm(lx, (lx->deadline_ms > 0 && lx->deadline_ms - INVOKE_MARGIN_MS < lx->watch_until_ms ?
+	    lx->deadline_ms - INVOKE_MARGIN_MS : lx->watch_until_ms) - now);
+}
+
+/* RUNNING took too long: telemetry is not arriving, or the function is about to time out. */
+static void
+running_timeout(struct lambda_ext *lx)
+{
+	int64_t now = epoch_ms();
+
+	if (lx->deadline_ms > 0 && now >= lx->deadline_ms - INVOKE_MARGIN_MS) {
+		log_warn("Invoke %s: no platform.runtimeDone before the deadline; flushing now", lx->request_id);
+		flush_begin(lx);
+	} else if (!lx->started_seen) {
+		telemetry_unavailable(lx, "no platform.start event arrived for the invoke");
+		flush_begin(lx);
+	} else if (lx->deadline_ms > 0) {
+		arm(lx, lx->deadline_ms - INVOKE_MARGIN_MS - now);
+	}
+}
+
+static void
+on_shutdown(struct lambda_ext *lx, const struct lambda_result *res)
+{
+	int64_t left = res->deadline_ms - SHUTDOWN_MARGIN_MS - epoch_ms();
+
+	lx->state = LX_DRAINING;
+	evtimer_del(lx->timer);
+	upstream_resume(lx->up);
+	log_info("Received SHUTDOWN event (reason '%s'); draining %zu profiles for at most %lld ms",
+	    res->shutdown_reason, upstream_pending(lx->up), (long long)(left > 0 ? left : 0));
+	if (upstream_pending(lx->up) == 0 || left <= 0) {
+		finish(lx, 0);
+		return;
+	}
+	upstream_on_idle(lx->up, on_flush_idle, lx);
+	arm(lx, left);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lambda_ext *lx = arg;
+
+	(void)fd;
+	(void)what;
+	switch (lx->state) {
+	case LX_RUNNING:
+		running_timeout(lx);
+		break;
+	case LX_FLUSHING:
+		flush_end(lx);
+		break;
+	case LX_DRAINING:
+		log_warn("Shutdown deadline is near with %zu profiles not delivered; exiting", upstream_pending(lx->up));
+		finish(lx, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_registered(struct lambda_ext *lx, const struct lambda_result *res)
+{
+	if (!res->ok) {
+		log_error("Cannot register with the Lambda Extensions API at %s: %s; exiting",
+		    lx->cfg->runtime_api, res->error);
+		finish(lx, 1);
+		return;
+	}
+	log_info("Registered with the Lambda Extensions API (function '%s', flush strategy %s)",
+	    res->function_name, settings_flush_strategy_name(lx->cfg->flush_strategy));
+	if (lx->telemetry_port > 0 && lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE) {
+		lx->state = LX_SUBSCRIBING;
+		lambda_api_subscribe(lx->api, lx->telemetry_port);
+		return;
+	}
+	if (lx->telemetry_port <= 0)
+		telemetry_unavailable(lx, "no local telemetry listener");
+	call_next(lx);
+}
+
+static void
+on_next(struct lambda_ext *lx, const struct lambda_result *res)
+{
+	if (!res->ok) {
+		log_error("Lambda event/next failed: %s; reporting exit/error and exiting", res->error);
+		lx->state = LX_STOPPING;
+		lambda_api_report_error(lx->api, false, "Extension.NextEventFailed", res->error);
+		return;
+	}
+	switch (res->event) {
+	case LAMBDA_EV_INVOKE:
+		on_invoke(lx, res);
+		break;
+	case LAMBDA_EV_SHUTDOWN:
+		on_shutdown(lx, res);
+		break;
+	default:
+		log_warn("Ignoring an unknown Lambda event; waiting for the next one");
+		call_next(lx);
+		break;
+	}
+}
+
+static void
+on_result(const struct lambda_result *res, void *arg)
+{
+	struct lambda_ext *lx = arg;
+
+	switch (res->cmd) {
+	case LAMBDA_CMD_REGISTER:
+		on_registered(lx, res);
+		break;
+	case LAMBDA_CMD_SUBSCRIBE:
+		if (res->ok) {
+			log_debug("Subscribed to platform telemetry on port %d", lx->telemetry_port);
+			lx->telemetry = true;
+		} else {
+			telemetry_unavailable(lx, res->error);
+		}
+		call_next(lx);
+		break;
+	case LAMBDA_CMD_NEXT:
+		on_next(lx, res);
+		break;
+	case LAMBDA_CMD_INIT_ERROR:
+	case LAMBDA_CMD_EXIT_ERROR:
+		if (!res->ok)
+			log_error("Reporting the error to Lambda failed too: %s", res->error);
+		finish(lx, 1);
+		break;
+	case LAMBDA_CMD_QUIT:
+		break;
+	}
+}
+
+void
+lambda_ext_on_start(const char *request_id, void *arg)
+{
+	struct lambda_ext *lx = arg;
+
+	if (lx->state == LX_RUNNING && strcmp(request_id, lx->request_id) == 0)
+		lx->started_seen = true;
+	else
+		remember(&lx->starts, request_id);
+}
+
+void
+lambda_ext_on_runtime_done(const char *request_id, const char *status, void *arg)
+{
+	struct lambda_ext *lx = arg;
+
+	log_f(LOG_TRACE, (&(struct log_field){ "requestId", request_id }), 1,
+	    "Telemetry: platform.runtimeDone (status %s)", status ? status : "unknown");
+	if (lx->state == LX_RUNNING && strcmp(request_id, lx->request_id) == 0) {
+		lx->runtime_done_ns = relay_now_ns();
+		flush_begin(lx);
+	} else {
+		remember(&lx->dones, request_id);
+	}
+}
+
+struct lambda_ext *
+lambda_ext_new(struct event_base *base, const struct relay_settings *cfg, struct upstream *up,
+    struct lambda_api *api)
+{
+	struct lambda_ext *lx = calloc(1, sizeof(*lx));
+
+	if (lx == NULL)
+		return NULL;
+	lx->base = base;
+	lx->cfg = cfg;
+	lx->up = up;
+	lx->api = api;
+	lx->state = LX_REGISTERING;
+	lx->timer = evtimer_new(base, on_timer, lx);
+	if (lx->timer == NULL || lambda_api_attach(api, base, on_result, lx) < 0) {
+		lambda_ext_free(lx);
+		return NULL;
+	}
+	return lx;
+}
+
+void
+lambda_ext_set_telemetry_port(struct lambda_ext *lx, int port)
+{
+	lx->telemetry_port = port;
+}
+
+int
+lambda_ext_exit_status(const struct lambda_ext *lx)
+{
+	return lx->exit_status;
+}
+
+void
+lambda_ext_free(struct lambda_ext *lx)
+{
+	if (lx == NULL)
+		return;
+	if (lx->timer != NULL)
+		event_free(lx->timer);
+	free(lx);
+}
