@@ -44,6 +44,7 @@ struct relay_req {
 	enum relay_outcome	 outcome;
 	int			 status;	/* last upstream status, 0 if none */
 	int			 attempts;	/* uploads started */
+	int64_t			 attempt_started;	/* CLOCK_MONOTONIC ns of the current upload */
 	bool			 fresh_retry;	/* already retried once on a fresh connection */
 
 	TAILQ_ENTRY(relay_req)	 link;		/* queue membership */

@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 
 #define CLIENT_IDLE_TIMEOUT	60	/* seconds a client connection may stall */
@@ -30,6 +31,7 @@
 
 struct server {
 	struct evhttp		*http;		/* owned */
+	const struct relay_settings *cfg;	/* borrowed */
 	struct chain		*chain;		/* borrowed */
 	struct relay_stats	*stats;		/* borrowed */
 	struct upstream		*up;		/* borrowed */
@@ -98,6 +100,47 @@ copy_headers(struct relay_req *rr, struct evhttp_request *req)
 	return 0;
 }
 
+/*
+ * The relay's own endpoints, answered here and never relayed: GET or HEAD of
+ * /metrics (Prometheus text) and /health (200 "ok", or 503 with the reason
+ * when the configuration makes sending impossible). Returns true if handled.
+ */
+static bool
+serve_local(struct server *srv, struct evhttp_request *req, const char *path, const char *query)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct evbuffer *body;
+	int code = HTTP_OK;
+
+	(void)query;
+
+	if ((m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) ||
+	    (strcmp(path, "/metrics") != 0 && strcmp(path, "/health") != 0))
+		return false;
+	body = evbuffer_new();
+	if (body == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return true;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		    "text/plain; version=0.0.4; charset=utf-8");
+		if (metrics_render(srv->stats, body) < 0)
+			code = HTTP_INTERNAL;
+	} else {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+		if (srv->cfg->unsendable != NULL) {
+			code = HTTP_SERVUNAVAIL;
+			evbuffer_add_printf(body, "cannot send: %s\n", srv->cfg->unsendable);
+		} else {
+			evbuffer_add_printf(body, "ok\n");
+		}
+	}
+	evhttp_send_reply(req, code, code == HTTP_OK ? "OK" : NULL, body);
+	evbuffer_free(body);
+	return true;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -110,6 +153,11 @@ on_request(struct evhttp_request *req, void *arg)
 	rc = split_target(evhttp_request_get_uri(req), &path, &query);
 	if (rc < 0) {
 		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
+		return;
+	}
+	if (serve_local(srv, req, path, query)) {
+		free(path);
+		free(query);
 		return;
 	}
 	rr = relay_req_new(++srv->next_id, evhttp_request_get_command(req));
@@ -171,6 +219,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 		free(srv);
 		return NULL;
 	}
+	srv->cfg = cfg;
 	srv->chain = chain;
 	srv->stats = stats;
 	srv->up = up;

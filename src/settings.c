@@ -27,6 +27,8 @@
 #define DEFAULT_MAX_HEADER	(64ULL << 10)
 #define DEFAULT_QUEUE_PROFILES	256
 #define DEFAULT_QUEUE_BYTES	(16ULL << 20)
+#define MIN_LAMBDA_QUEUE_BYTES	(4ULL << 20)
+#define MAX_LAMBDA_QUEUE_BYTES	(64ULL << 20)
 #define MIN_HEADER_BYTES	1024
 #define MAX_QUEUE_PROFILES	100000
 #define MAX_HEADER_VALUE	8192
@@ -420,6 +422,28 @@ clear_listen(struct relay_settings *s)
 	s->nlisten = 0;
 }
 
+/*
+ * Outside Lambda: 16 MiB. In Lambda the budget follows the function's memory
+ * like the platform's X-Ray daemon (3%), between 4 MiB (128 MB functions) and
+ * 64 MiB: the relay shares the function's memory.
+ */
+static uint64_t
+default_queue_bytes(struct loader *l)
+{
+	const char *v = env(l, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+	uint64_t budget;
+	int64_t mb;
+
+	if (v == NULL || parse_int(v, &mb) < 0 || mb <= 0 || mb > 1 << 20)
+		return DEFAULT_QUEUE_BYTES;
+	budget = (uint64_t)mb * (1 << 20) * 3 / 100;
+	if (budget < MIN_LAMBDA_QUEUE_BYTES)
+		budget = MIN_LAMBDA_QUEUE_BYTES;
+	if (budget > MAX_LAMBDA_QUEUE_BYTES)
+		budget = MAX_LAMBDA_QUEUE_BYTES;
+	return budget;
+}
+
 static void
 load_limits(struct loader *l)
 {
@@ -437,7 +461,7 @@ load_limits(struct loader *l)
 	if (rc < 0)
 		l->oom = 1;
 
-	s->queue_max_bytes = load_size(l, "PYROSCOPE_QUEUE_MAX_BYTES", DEFAULT_QUEUE_BYTES, 64 << 10, 1ULL << 32);
+	s->queue_max_bytes = load_size(l, "PYROSCOPE_QUEUE_MAX_BYTES", default_queue_bytes(l), 64 << 10, 1ULL << 32);
 	s->queue_max_profiles = load_size(l, "PYROSCOPE_QUEUE_MAX_PROFILES", DEFAULT_QUEUE_PROFILES, 1, MAX_QUEUE_PROFILES);
 	s->max_header_bytes = load_size(l, "PYROSCOPE_MAX_HEADER_SIZE", DEFAULT_MAX_HEADER, MIN_HEADER_BYTES, 1 << 20);
 	s->max_body_bytes = load_size(l, "PYROSCOPE_MAX_BODY_SIZE",

@@ -7,6 +7,20 @@
 
 #include "stats.h"
 
+const double stats_latency_bounds[STATS_LATENCY_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10
+};
+
+void
+stats_observe_latency(struct relay_stats *st, double seconds)
+{
+	for (int i = 0; i < STATS_LATENCY_BUCKETS; i++)
+		if (seconds <= stats_latency_bounds[i])
+			st->latency_buckets[i]++;
+	st->latency_count++;
+	st->latency_sum += seconds;
+}
+
 void
 stats_received(struct relay_stats *st, const struct relay_req *rr)
 {

@@ -6,6 +6,10 @@
 
 #include "request.h"
 
+/* Upper bounds (seconds) of the upstream latency histogram buckets; +Inf is implied. */
+#define STATS_LATENCY_BUCKETS 10
+extern const double stats_latency_bounds[STATS_LATENCY_BUCKETS];
+
 struct relay_stats {
 	uint64_t	received;		/* profiles accepted from clients */
 	uint64_t	received_bytes;
@@ -17,12 +21,18 @@ struct relay_stats {
 	uint64_t	queued;			/* gauge */
 	uint64_t	queued_bytes;		/* gauge (queue cost, bodies plus overhead) */
 	uint64_t	in_flight;		/* gauge */
+	/* every upload attempt's duration, answered or not */
+	uint64_t	latency_buckets[STATS_LATENCY_BUCKETS];	/* cumulative counts per bound */
+	uint64_t	latency_count;
+	double		latency_sum;
 };
 
 /* A profile was received (before it is queued). */
 void	stats_received(struct relay_stats *st, const struct relay_req *rr);
 /* A profile reached its final outcome (rr->outcome is set). */
 void	stats_finished(struct relay_stats *st, const struct relay_req *rr);
+/* One upload attempt took `seconds`. */
+void	stats_observe_latency(struct relay_stats *st, double seconds);
 /* Sum of every dropped[] entry. */
 uint64_t stats_dropped_total(const struct relay_stats *st);
 /* The stable name of an outcome ("queue_full", "rejected", ...), for logs and metrics. */

@@ -349,6 +349,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	s->rr = NULL;
 	s->req = NULL;
 	up->busy--;
+	stats_observe_latency(up->stats, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
 	if (rr->status >= 200 && rr->status < 300) {
 		s->reused = true;
@@ -476,6 +477,7 @@ start(struct slot *s, struct relay_req *rr)
 		goto fail;
 	evhttp_request_set_error_cb(req, on_request_error);
 	rr->attempts++;
+	rr->attempt_started = relay_now_ns();
 	s->rr = rr;
 	s->req = req;
 	s->error = 0;

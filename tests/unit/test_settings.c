@@ -220,6 +220,56 @@ test_listen_and_limits(void)
 	settings_clear(&s);
 }
 
+static void
+test_lambda_memory_budget(void)
+{
+	struct relay_settings s;
+	const char *const small[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128", NULL };
+	const char *const big[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024", NULL };
+	const char *const huge[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "10240", NULL };
+	const char *const explicit[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128",
+		"PYROSCOPE_QUEUE_MAX_BYTES", "20MiB", NULL };
+
+	load(&s, small);
+	is_int(s.queue_max_bytes, 4 << 20, "128 MB function: 4 MiB queue budget");
+	is_int(s.max_body_bytes, 4 << 20, "and the body limit follows it");
+	settings_clear(&s);
+	load(&s, big);
+	is_int(s.queue_max_bytes, 1024ULL * (1 << 20) * 3 / 100, "1024 MB function: 3%");
+	settings_clear(&s);
+	load(&s, huge);
+	is_int(s.queue_max_bytes, 64 << 20, "capped at 64 MiB");
+	settings_clear(&s);
+	load(&s, explicit);
+	is_int(s.queue_max_bytes, 20 << 20, "an explicit budget wins");
+	settings_clear(&s);
+}
+
+static void
+test_flush_and_retry(void)
+{
+	struct relay_settings s;
+	const char *const good[] = { "PYROSCOPE_FLUSH_STRATEGY", "background", "PYROSCOPE_FLUSH_TIMEOUT", "250ms",
+		"PYROSCOPE_RETRY_MAX_ATTEMPTS", "1", "PYROSCOPE_RETRY_MAX_AGE", "30s", NULL };
+	const char *const bad[] = { "PYROSCOPE_FLUSH_STRATEGY", "sometimes", "PYROSCOPE_FLUSH_TIMEOUT", "0",
+		"PYROSCOPE_RETRY_MAX_ATTEMPTS", "0", "PYROSCOPE_RETRY_MAX_AGE", "-1s", NULL };
+
+	load(&s, good);
+	is_int(s.flush_strategy, FLUSH_BACKGROUND, "background strategy");
+	is_int(s.flush_timeout_ns, 250000000, "flush timeout");
+	is_int(s.retry_max_attempts, 1, "retries off");
+	is_int(s.retry_max_age_ns, 30000000000LL, "retry age");
+	is_int(s.nproblems, 0, "no problem");
+	settings_clear(&s);
+	load(&s, bad);
+	is_int(s.flush_strategy, FLUSH_END_OF_INVOKE, "bad strategy: end-of-invoke");
+	is_int(s.flush_timeout_ns, 1000000000, "bad flush timeout: 1s");
+	is_int(s.retry_max_attempts, 5, "bad attempts: 5");
+	is_int(s.retry_max_age_ns, 300000000000LL, "bad age: 5m");
+	is_int(s.nproblems, 4, "four problems");
+	settings_clear(&s);
+}
+
 int
 main(void)
 {
@@ -231,5 +281,7 @@ main(void)
 	test_custom_headers();
 	test_secrets_not_echoed();
 	test_listen_and_limits();
+	test_lambda_memory_budget();
+	test_flush_and_retry();
 	return done_testing();
 }
