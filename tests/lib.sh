@@ -123,3 +123,20 @@ count_requests() { ls "$T/$1" 2>/dev/null | grep -c '\.head$' || true; }
 
 # sink_got SINKNAME: true once the sink stored at least one request.
 sink_got() { [ "$(count_requests "$1")" -gt 0 ]; }
+
+# metric NAME[{labels}]: a value from the relay's /metrics (0 if absent).
+metric() {
+	curl -s -m 5 "http://127.0.0.1:$RELAY_PORT/metrics" |
+		awk -v n="pyroscope_relay_$1" '$1 == n { print $2; found=1; exit } END { if (!found) print 0 }'
+}
+
+# accounting_holds: received = delivered + dropped + queued + in flight, from /metrics.
+accounting_holds() {
+	curl -s -m 5 "http://127.0.0.1:$RELAY_PORT/metrics" | awk '
+		/^pyroscope_relay_received_profiles_total / { r = $2 }
+		/^pyroscope_relay_delivered_profiles_total / { d = $2 }
+		/^pyroscope_relay_dropped_profiles_total\{/ { x += $2 }
+		/^pyroscope_relay_queued_profiles / { q = $2 }
+		/^pyroscope_relay_in_flight_profiles / { f = $2 }
+		END { if (r != d + x + q + f) { printf "# received %d != delivered %d + dropped %d + queued %d + in flight %d\n", r, d, x, q, f; exit 1 } }'
+}
