@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "strutil.h"
 
 #define DUR_LIMIT	((uint64_t)1 << 63)	/* |INT64_MIN|: Go's bound while parsing */
 #define NS_PER_US	UINT64_C(1000)
@@ -51,25 +52,6 @@ static bool
 is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* Locale-independent ASCII case-insensitive equality of s[0..len) and a lower-case name. */
-static bool
-ascii_case_equal(const char *s, size_t len, const char *lower)
-{
-	size_t i;
-
-	if (strlen(lower) != len)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lower[i])
-			return false;
-	}
-	return true;
 }
 
 /*

@@ -9,56 +9,15 @@
 #include <string.h>
 
 #include "query.h"
+#include "strutil.h"
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Go's unescape in query-component mode: '+' is a space, '%' must be
- * followed by two hex digits. Returns a malloc'd buffer (NUL-terminated, but
- * it may hold NUL bytes: *ret_len is the real length); NULL on a bad escape
- * or OOM.
- */
+/* Go's unescape in query-component mode; NULL on a bad escape or OOM. */
 static char *
 unescape(const char *s, size_t len, size_t *ret_len)
 {
-	char *out = malloc(len + 1);
-	size_t i, w = 0;
+	char *out = NULL;
 
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] == '+') {
-			out[w++] = ' ';
-			continue;
-		}
-		if (s[i] != '%') {
-			out[w++] = s[i];
-			continue;
-		}
-		hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-		lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
-		if (hi < 0 || lo < 0) {
-			free(out);
-			return NULL;
-		}
-		out[w++] = (char)(hi * 16 + lo);
-		i += 2;
-	}
-	out[w] = '\0';
-	*ret_len = w;
-	return out;
+	return percent_decode(s, len, true, &out, ret_len) == 0 ? out : NULL;
 }
 
 /* Whether s[0..len) unescapes, and (when key is not NULL) to exactly key. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "remote.h"
+#include "strutil.h"
 
 #define ECHO_MAX	64	/* longest piece of the address quoted in an error */
 
@@ -63,37 +64,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* ASCII case-insensitive equality of s[0..len) and a lower-case word. */
-static bool
-ascii_case_equal(const char *s, size_t len, const char *lower)
-{
-	size_t i;
-
-	if (strlen(lower) != len)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lower[i])
-			return false;
-	}
-	return true;
-}
-
 /* RFC 3986 scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ); returns its length. */
 static size_t
 scheme_length(const char *s)
@@ -119,35 +89,19 @@ userinfo_chars_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Percent-decode s[0..len) into a new string; NULL on a bad escape, "%00" or OOM. */
+/* Percent-decode userinfo; "%00" is refused (it cannot be sent in a header). */
 static char *
-percent_decode(const char *s, size_t len, int *rc)
+decode_userinfo(const char *s, size_t len, int *rc)
 {
-	char *out = malloc(len + 1);
-	size_t i, w = 0;
+	char *out = NULL;
+	size_t n;
 
-	*rc = -ENOMEM;
-	if (out == NULL)
+	*rc = percent_decode(s, len, false, &out, &n);
+	if (*rc == 0 && memchr(out, '\0', n) != NULL) {
+		free(out);
+		*rc = -EINVAL;
 		return NULL;
-	for (i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] != '%') {
-			out[w++] = s[i];
-			continue;
-		}
-		hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-		lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			*rc = -EINVAL;
-			return NULL;
-		}
-		out[w++] = (char)(hi * 16 + lo);
-		i += 2;
 	}
-	out[w] = '\0';
-	*rc = 0;
 	return out;
 }
 
@@ -161,9 +115,9 @@ parse_userinfo(const char *s, size_t len, struct remote_url *u, char **reterr)
 
 	if (!userinfo_chars_valid(s, len))
 		return reject(reterr, "invalid character in the userinfo");
-	u->user = percent_decode(s, ulen, &rc);
+	u->user = decode_userinfo(s, ulen, &rc);
 	if (u->user != NULL && colon != NULL)
-		u->password = percent_decode(colon + 1, len - ulen - 1, &rc);
+		u->password = decode_userinfo(colon + 1, len - ulen - 1, &rc);
 	if (rc == -EINVAL)
 		return reject(reterr, "invalid percent-encoding in the userinfo");
 	return rc;
