@@ -2,17 +2,23 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strcasestr */
+#endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -49,13 +55,13 @@ struct options {
 
 struct answer {
 	int status;
-	int failing;
-	int push;
+	int failing; /* gets Retry-After */
+	int push;    /* a Connect unary call */
 };
 
+/* An answer waiting for its --delay-ms timer. */
 struct pending {
-	struct pending *prev;
-	struct pending *next;
+	TAILQ_ENTRY(pending) link;
 	struct sink *sink;
 	struct evhttp_request *req;
 	struct event *timer;
@@ -70,7 +76,7 @@ struct sink {
 	struct event *sigint;
 	struct event *sigterm;
 	unsigned long count;
-	struct pending *pending;
+	TAILQ_HEAD(pending_list, pending) pending;
 };
 
 enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DIR, OPT_STATUS, OPT_FAIL, OPT_FAIL_STATUS,
@@ -95,24 +101,36 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static void usage(FILE *out)
+static const char usage_text[] =
+	"usage: pyroscope-sink [options]\n"
+	"  --listen HOST:PORT   listen address (default 127.0.0.1:4041; [::1]:PORT for IPv6;\n"
+	"                       port 0 picks a free port)\n"
+	"  --port-file FILE     write the bound port number to FILE\n"
+	"  --dir DIR            store each request as DIR/req-NNN.head and DIR/req-NNN.body\n"
+	"  --status CODE        status of every answer (default 200)\n"
+	"  --fail N             answer the first N requests with --fail-status (default 0)\n"
+	"  --fail-status CODE   status of injected failures (default 503)\n"
+	"  --retry-after SECS   add Retry-After: SECS to failure answers\n"
+	"  --delay-ms MS        wait MS milliseconds before each answer\n"
+	"  --close              close the connection after each answer\n"
+	"  --tls-cert FILE      PEM certificate chain; serve HTTPS (needs --tls-key)\n"
+	"  --tls-key FILE       PEM private key\n"
+	"  --max-body BYTES     largest accepted request body (default 67108864)\n"
+	"  --quiet              do not print a line per request\n"
+	"  --help               show this help\n";
+
+/* Prints "sink: MESSAGE" on stderr; returns -1 so callers can `return errf(...)`. */
+__attribute__((format(printf, 1, 2)))
+static int errf(const char *fmt, ...)
 {
-	fputs("usage: pyroscope-sink [options]\n"
-	    "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4041; [::1]:PORT for IPv6;\n"
-	    "                       port 0 picks a free port)\n"
-	    "  --port-file FILE     write the bound port number to FILE\n"
-	    "  --dir DIR            store each request as DIR/req-NNN.head and DIR/req-NNN.body\n"
-	    "  --status CODE        status of every answer (default 200)\n"
-	    "  --fail N             answer the first N requests with --fail-status (default 0)\n"
-	    "  --fail-status CODE   status of injected failures (default 503)\n"
-	    "  --retry-after SECS   add Retry-After: SECS to failure answers\n"
-	    "  --delay-ms MS        wait MS milliseconds before each answer\n"
-	    "  --close              close the connection after each answer\n"
-	    "  --tls-cert FILE      PEM certificate (chain); serve HTTPS (needs --tls-key)\n"
-	    "  --tls-key FILE       PEM private key\n"
-	    "  --max-body BYTES     largest accepted request body (default 67108864)\n"
-	    "  --quiet              do not print a line per request\n"
-	    "  --help               show this help\n", out);
+	va_list ap;
+
+	fputs("sink: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
 }
 
 static int parse_num(const char *name, const char *text, long min, long max, long *out)
@@ -123,49 +141,38 @@ static int parse_num(const char *name, const char *text, long min, long max, lon
 	errno = 0;
 	v = strtol(text, &end, 10);
 	if (text[0] < '0' || text[0] > '9' || errno != 0 || end == text || *end != '\0' ||
-	    v < min || v > max) {
-		fprintf(stderr, "sink: invalid value '%s' for --%s (expected %ld..%ld)\n",
-		    text, name, min, max);
-		return -1;
-	}
+	    v < min || v > max)
+		return errf("invalid value '%s' for --%s (expected %ld..%ld)", text, name, min, max);
 	*out = v;
 	return 0;
 }
 
-static int listen_error(const char *text, const char *why)
-{
-	fprintf(stderr, "sink: invalid value '%s' for --listen (%s)\n", text, why);
-	return -1;
-}
-
 static int parse_listen(const char *text, struct options *opt)
 {
-	const char *host = text;
-	const char *colon;
+	const char *host = text, *port, *rb;
 	size_t len;
 
 	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		if (close == NULL || close[1] != ':')
-			return listen_error(text, "expected [HOST]:PORT");
+		rb = strchr(text, ']');
+		if (rb == NULL || rb[1] != ':')
+			return errf("invalid value '%s' for --listen (expected [HOST]:PORT)", text);
 		host = text + 1;
-		len = (size_t)(close - host);
-		colon = close + 1;
+		len = (size_t)(rb - host);
+		port = rb + 2;
 	} else {
-		colon = strrchr(text, ':');
-		if (colon == NULL)
-			return listen_error(text, "expected HOST:PORT");
-		len = (size_t)(colon - text);
+		port = strrchr(text, ':');
+		if (port == NULL)
+			return errf("invalid value '%s' for --listen (expected HOST:PORT)", text);
+		len = (size_t)(port - text);
+		port++;
 		if (memchr(text, ':', len) != NULL)
-			return listen_error(text, "IPv6 addresses need brackets");
+			return errf("invalid value '%s' for --listen (IPv6 needs brackets)", text);
 	}
 	if (len == 0 || len >= sizeof(opt->host))
-		return listen_error(text, "bad host");
+		return errf("invalid value '%s' for --listen (bad host)", text);
 	memcpy(opt->host, host, len);
 	opt->host[len] = '\0';
-	if (parse_num("listen", colon + 1, 0, 65535, &opt->port) != 0)
-		return -1;
-	return 0;
+	return parse_num("listen", port, 0, 65535, &opt->port);
 }
 
 static int apply_option(int c, const char *arg, struct options *opt)
@@ -193,42 +200,26 @@ static int parse_args(int argc, char **argv, struct options *opt)
 {
 	int c;
 
-	memcpy(opt->host, "127.0.0.1", sizeof("127.0.0.1"));
-	opt->port = 4041;
-	opt->status = 200;
-	opt->fail_status = 503;
-	opt->retry_after = -1;
-	opt->max_body = 64L * 1024L * 1024L;
 	opterr = 0;
 	for (;;) {
 		c = getopt_long(argc, argv, ":", long_options, NULL);
 		if (c == -1)
 			break;
 		if (c == OPT_HELP) {
-			usage(stdout);
+			fputs(usage_text, stdout);
 			return 1;
 		}
-		if (c == ':') {
-			fprintf(stderr, "sink: option '%s' needs a value\n", argv[optind - 1]);
-			return -1;
-		}
-		if (c == '?') {
-			fprintf(stderr, "sink: unknown option '%s'\n", argv[optind - 1]);
-			return -1;
-		}
+		if (c == ':')
+			return errf("option '%s' needs a value", argv[optind - 1]);
+		if (c == '?')
+			return errf("unknown option '%s'", argv[optind - 1]);
 		if (apply_option(c, optarg, opt) != 0)
 			return -1;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "sink: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if ((opt->tls_cert == NULL) != (opt->tls_key == NULL)) {
-		fprintf(stderr, "sink: option '%s' needs '%s' too\n",
-		    opt->tls_cert ? "--tls-cert" : "--tls-key",
-		    opt->tls_cert ? "--tls-key" : "--tls-cert");
-		return -1;
-	}
+	if (optind < argc)
+		return errf("unexpected argument '%s'", argv[optind]);
+	if ((opt->tls_cert == NULL) != (opt->tls_key == NULL))
+		return errf("options '--tls-cert' and '--tls-key' go together");
 	return 0;
 }
 
@@ -241,8 +232,6 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 	case EVHTTP_REQ_PUT: return "PUT";
 	case EVHTTP_REQ_DELETE: return "DELETE";
 	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
 	case EVHTTP_REQ_PATCH: return "PATCH";
 	default: return "UNKNOWN";
 	}
@@ -250,41 +239,31 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	static const char digits[] = "0123456789abcdef";
+	const char *p = strchr(digits, tolower((unsigned char)c));
+
+	return (c != '\0' && p != NULL) ? (int)(p - digits) : -1;
 }
 
-/* URL-decodes s[0..n) ('+' is a space) into out, truncating to outsz - 1 bytes. */
+/* URL-decodes s[0..n) ('+' is a space) into out, truncating to outsz - 1 bytes;
+ * control bytes become '?' so a value cannot break the one-line log format. */
 static void url_decode(const char *s, size_t n, char *out, size_t outsz)
 {
 	size_t i = 0, o = 0;
 
 	while (i < n && o + 1 < outsz) {
 		char c = s[i++];
-		if (c == '+') {
+		if (c == '+')
 			c = ' ';
-		} else if (c == '%' && i + 2 <= n && hex_value(s[i]) >= 0 && hex_value(s[i + 1]) >= 0) {
+		else if (c == '%' && i + 2 <= n && hex_value(s[i]) >= 0 && hex_value(s[i + 1]) >= 0) {
 			c = (char)(hex_value(s[i]) * 16 + hex_value(s[i + 1]));
 			i += 2;
 		}
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = '?';
 		out[o++] = c;
 	}
 	out[o] = '\0';
-}
-
-/* Replaces control bytes so a value cannot break the one-line log format. */
-static void sanitize(char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			*s = '?';
-	}
 }
 
 /* Finds the first query parameter named key; returns 1 and its decoded value, or 0. */
@@ -300,10 +279,7 @@ static int query_param(const char *query, const char *key, char *out, size_t out
 
 		url_decode(query, klen, name, sizeof(name));
 		if (strcmp(name, key) == 0) {
-			if (eq != NULL)
-				url_decode(eq + 1, len - klen - 1, out, outsz);
-			else
-				out[0] = '\0';
+			url_decode(eq ? eq + 1 : "", eq ? len - klen - 1 : 0, out, outsz);
 			return 1;
 		}
 		query = end ? end + 1 : NULL;
@@ -311,178 +287,116 @@ static int query_param(const char *query, const char *key, char *out, size_t out
 	return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
-static int contains_ci(const char *s, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (; *s != '\0'; s++) {
-		if (strncasecmp(s, needle, m) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Copies the request path (no query) into out. */
+/* Copies the request path without query into out, control bytes as '?'. */
 static void request_path(struct evhttp_request *req, char *out, size_t outsz)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	const char *raw = evhttp_request_get_uri(req);
-	size_t len;
+	size_t i, len;
 
-	if (path == NULL || path[0] == '\0')
-		path = raw ? raw : "";
+	if (path == NULL)
+		path = "";
 	len = strcspn(path, "?#");
 	if (len >= outsz)
 		len = outsz - 1;
-	memcpy(out, path, len);
+	for (i = 0; i < len; i++)
+		out[i] = ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) ? '?' : path[i];
 	out[len] = '\0';
 }
 
-static const char *request_query(struct evhttp_request *req)
+static const char *request_ctype(struct evhttp_request *req)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *raw = evhttp_request_get_uri(req);
-	const char *q;
-
-	if (uri != NULL)
-		return evhttp_uri_get_query(uri);
-	q = raw ? strchr(raw, '?') : NULL;
-	return q ? q + 1 : NULL;
+	return evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int write_evbuffer(int fd, struct evbuffer *buf)
-{
-	char chunk[16384];
-	struct evbuffer_ptr pos;
-	size_t total = evbuffer_get_length(buf), done = 0;
-
-	if (evbuffer_ptr_set(buf, &pos, 0, EVBUFFER_PTR_SET) != 0)
-		return -1;
-	while (done < total) {
-		size_t want = total - done < sizeof(chunk) ? total - done : sizeof(chunk);
-		ev_ssize_t got = evbuffer_copyout_from(buf, &pos, chunk, want);
-		if (got <= 0 || write_all(fd, chunk, (size_t)got) != 0)
-			return -1;
-		done += (size_t)got;
-		if (evbuffer_ptr_set(buf, &pos, (size_t)got, EVBUFFER_PTR_ADD) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Writes buf to tmp, then renames tmp to path, so readers see all or nothing. */
+/* Moves buf (drained as it goes) into tmp, then renames tmp to path, so readers
+ * see all or nothing. */
 static int write_file_atomic(const char *tmp, const char *path, struct evbuffer *buf)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc;
+	int rc = 0;
 
-	if (fd < 0) {
-		fprintf(stderr, "sink: cannot create %s: %s\n", tmp, strerror(errno));
-		return -1;
+	if (fd < 0)
+		return errf("cannot create %s: %s", tmp, strerror(errno));
+	while (rc == 0 && evbuffer_get_length(buf) > 0) {
+		if (evbuffer_write(buf, fd) < 0)
+			rc = -1;
 	}
-	rc = write_evbuffer(fd, buf);
 	if (close(fd) != 0)
 		rc = -1;
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -1;
-	if (rc != 0) {
-		fprintf(stderr, "sink: cannot write %s: %s\n", path, strerror(errno));
-		if (unlink(tmp) != 0 && errno != ENOENT)
-			fprintf(stderr, "sink: cannot remove %s: %s\n", tmp, strerror(errno));
-	}
-	return rc;
+	if (rc == 0)
+		return 0;
+	errf("cannot write %s: %s", path, strerror(errno));
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		errf("cannot remove %s: %s", tmp, strerror(errno));
+	return -1;
 }
 
-/* Stores buf as DIR/req-NNN.EXT through the hidden temporary DIR/.req-NNN.EXT.tmp. */
+/* Stores buf as DIR/req-NNN.EXT by way of the hidden DIR/.req-NNN.EXT.tmp. */
 static int store_file(const char *dir, unsigned long n, const char *ext, struct evbuffer *buf)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int a = snprintf(path, sizeof(path), "%s/req-%03lu.%s", dir, n, ext);
 	int b = snprintf(tmp, sizeof(tmp), "%s/.req-%03lu.%s.tmp", dir, n, ext);
 
-	if (a < 0 || (size_t)a >= sizeof(path) || b < 0 || (size_t)b >= sizeof(tmp)) {
-		fprintf(stderr, "sink: path too long under %s\n", dir);
-		return -1;
-	}
+	if (a < 0 || (size_t)a >= sizeof(path) || b < 0 || (size_t)b >= sizeof(tmp))
+		return errf("path too long under %s", dir);
 	return write_file_atomic(tmp, path, buf);
 }
 
+/* DIR/req-NNN.head: "METHOD URI" then each header as received. */
 static int store_head(const char *dir, unsigned long n, struct evhttp_request *req)
 {
 	struct evbuffer *head = evbuffer_new();
-	struct evkeyval *h;
-	int rc = 0;
+	const struct evkeyval *h;
+	int rc;
 
-	if (head == NULL) {
-		fprintf(stderr, "sink: out of memory\n");
-		return -1;
-	}
-	if (evbuffer_add_printf(head, "%s %s\n", method_name(evhttp_request_get_command(req)),
-	    evhttp_request_get_uri(req)) < 0)
-		rc = -1;
-	for (h = evhttp_request_get_input_headers(req)->tqh_first; h != NULL; h = h->next.tqe_next) {
+	if (head == NULL)
+		return errf("out of memory");
+	rc = evbuffer_add_printf(head, "%s %s\n", method_name(evhttp_request_get_command(req)),
+	    evhttp_request_get_uri(req)) < 0 ? -1 : 0;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
 		if (rc == 0 && evbuffer_add_printf(head, "%s: %s\n", h->key, h->value) < 0)
 			rc = -1;
 	}
-	if (rc != 0)
-		fprintf(stderr, "sink: out of memory\n");
-	else
+	if (rc == 0)
 		rc = store_file(dir, n, "head", head);
+	else
+		errf("out of memory");
 	evbuffer_free(head);
 	return rc;
 }
 
-static void log_request(unsigned long n, struct evhttp_request *req, int push, int status)
+static void log_request(unsigned long n, struct evhttp_request *req, size_t bytes,
+    const struct answer *ans)
 {
-	const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	const char *query = request_query(req);
+	const char *ctype = request_ctype(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *f = "folded";
 	char path[1024], app[SINK_FIELD_MAX], format[SINK_FIELD_MAX];
 
 	request_path(req, path, sizeof(path));
-	sanitize(path);
 	if (query_param(query, "name", app, sizeof(app)))
 		app[strcspn(app, "{")] = '\0';
 	else
 		memcpy(app, "-", sizeof("-"));
-	if (!query_param(query, "format", format, sizeof(format))) {
-		const char *f = "folded";
-		if (push)
-			f = "push";
-		else if (ctype != NULL && strncasecmp(ctype, "multipart/form-data", 19) == 0)
-			f = "multipart";
-		snprintf(format, sizeof(format), "%s", f);
-	}
-	sanitize(app);
-	sanitize(format);
+	if (ans->push)
+		f = "push";
+	else if (ctype != NULL && strncasecmp(ctype, "multipart/form-data", 19) == 0)
+		f = "multipart";
+	if (!query_param(query, "format", format, sizeof(format)))
+		memcpy(format, f, strlen(f) + 1);
 	printf("sink: #%lu %s %s app=%s format=%s bytes=%zu status=%d\n", n,
 	    method_name(evhttp_request_get_command(req)), path, app, format,
-	    evbuffer_get_length(evhttp_request_get_input_buffer(req)), status);
+	    bytes, ans->status);
 	if (fflush(stdout) != 0)
 		clearerr(stdout);
 }
 
+/* The Connect error code Pyroscope would use for an HTTP status. */
 static const char *connect_code(int status)
 {
 	switch (status) {
@@ -490,9 +404,6 @@ static const char *connect_code(int status)
 	case 401: return "unauthenticated";
 	case 403: return "permission_denied";
 	case 404: return "unimplemented";
-	case 408: return "deadline_exceeded";
-	case 409: return "aborted";
-	case 412: return "failed_precondition";
 	case 413: return "resource_exhausted";
 	case 429: case 502: case 503: case 504: return "unavailable";
 	default: return status >= 500 ? "internal" : "unknown";
@@ -502,32 +413,30 @@ static const char *connect_code(int status)
 static void add_header(struct evkeyvalq *headers, const char *name, const char *value)
 {
 	if (evhttp_add_header(headers, name, value) != 0)
-		fprintf(stderr, "sink: cannot add header %s\n", name);
+		errf("cannot add header %s", name);
 }
 
-/* Fills headers and body of the answer; returns the Content-Type to use. */
+/* Fills the answer body (body may be NULL); returns its Content-Type. */
 static const char *answer_body(struct evhttp_request *req, const struct answer *ans,
     struct evbuffer *body)
 {
-	const char *ctype;
+	const char *ctype = "text/plain";
 	int rc = 0;
 
 	if (ans->status == 200 && ans->push) {
-		ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		ctype = request_ctype(req);
 		if (ctype == NULL)
 			ctype = "application/proto";
-		if (contains_ci(ctype, "json") && body != NULL)
+		if (body != NULL && strcasestr(ctype, "json") != NULL)
 			rc = evbuffer_add(body, "{}", 2);
-	} else if (ans->status >= 200 && ans->status < 300) {
-		ctype = "text/plain";
-	} else {
+	} else if (ans->status < 200 || ans->status >= 300) {
 		ctype = "application/json";
-		if (body != NULL)
-			rc = evbuffer_add_printf(body, "{\"code\":\"%s\",\"message\":\"%s\"}",
-			    connect_code(ans->status), "sink: injected failure") < 0 ? -1 : 0;
+		if (body != NULL && evbuffer_add_printf(body, "{\"code\":\"%s\",\"message\":\"%s\"}",
+		    connect_code(ans->status), "sink: injected failure") < 0)
+			rc = -1;
 	}
 	if (rc != 0)
-		fprintf(stderr, "sink: cannot build answer body\n");
+		errf("cannot build the answer body");
 	return ctype;
 }
 
@@ -539,7 +448,7 @@ static void send_answer(const struct sink *s, struct evhttp_request *req, const 
 	int len;
 
 	if (body == NULL)
-		fprintf(stderr, "sink: out of memory, answering without a body\n");
+		errf("out of memory, answering without a body");
 	add_header(out, "Content-Type", answer_body(req, ans, body));
 	if (ans->failing && s->opt.retry_after >= 0) {
 		len = snprintf(num, sizeof(num), "%ld", s->opt.retry_after);
@@ -548,30 +457,21 @@ static void send_answer(const struct sink *s, struct evhttp_request *req, const 
 	}
 	if (s->opt.close_conn)
 		add_header(out, "Connection", "close");
-	evhttp_send_reply(req, ans->status, NULL, body);
+	/* libevent 2.1 has no phrase for 429; NULL lets it pick one for the others. */
+	evhttp_send_reply(req, ans->status, ans->status == 429 ? "Too Many Requests" : NULL, body);
 	if (body != NULL)
 		evbuffer_free(body);
-}
-
-static void pending_unlink(struct sink *s, struct pending *p)
-{
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		s->pending = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
 {
 	struct pending *p = arg;
-	struct sink *s = p->sink;
 
 	(void)fd;
 	(void)what;
-	pending_unlink(s, p);
-	send_answer(s, p->req, &p->ans);
+	TAILQ_REMOVE(&p->sink->pending, p, link);
+	/* If the client left, libevent kept the request for us and frees it here. */
+	send_answer(p->sink, p->req, &p->ans);
 	event_free(p->timer);
 	free(p);
 }
@@ -581,29 +481,22 @@ static void answer_later(struct sink *s, struct evhttp_request *req, const struc
 	struct pending *p = calloc(1, sizeof(*p));
 	struct timeval tv;
 
-	if (p == NULL) {
-		fprintf(stderr, "sink: out of memory, answering without delay\n");
+	tv.tv_sec = s->opt.delay_ms / 1000;
+	tv.tv_usec = (s->opt.delay_ms % 1000) * 1000;
+	if (p != NULL)
+		p->timer = evtimer_new(s->base, on_delay, p);
+	if (p == NULL || p->timer == NULL || evtimer_add(p->timer, &tv) != 0) {
+		errf("cannot delay the answer, answering now");
+		if (p != NULL && p->timer != NULL)
+			event_free(p->timer);
+		free(p);
 		send_answer(s, req, ans);
 		return;
 	}
 	p->sink = s;
 	p->req = req;
 	p->ans = *ans;
-	p->timer = evtimer_new(s->base, on_delay, p);
-	tv.tv_sec = s->opt.delay_ms / 1000;
-	tv.tv_usec = (s->opt.delay_ms % 1000) * 1000;
-	if (p->timer == NULL || evtimer_add(p->timer, &tv) != 0) {
-		fprintf(stderr, "sink: cannot arm delay timer, answering now\n");
-		if (p->timer != NULL)
-			event_free(p->timer);
-		free(p);
-		send_answer(s, req, ans);
-		return;
-	}
-	p->next = s->pending;
-	if (s->pending != NULL)
-		s->pending->prev = p;
-	s->pending = p;
+	TAILQ_INSERT_TAIL(&s->pending, p, link);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -611,19 +504,24 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct sink *s = arg;
 	unsigned long n = ++s->count;
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t bytes = evbuffer_get_length(body);
 	char path[1024];
+	size_t len;
 	struct answer ans;
 
 	request_path(req, path, sizeof(path));
-	ans.push = ends_with(path, "/Push");
+	len = strlen(path);
+	ans.push = len >= 5 && strcmp(path + len - 5, "/Push") == 0;
 	ans.failing = n <= (unsigned long)s->opt.fail;
 	ans.status = (int)(ans.failing ? s->opt.fail_status : s->opt.status);
 	if (s->opt.status < 200 || s->opt.status >= 300)
 		ans.failing = 1;
+	/* .body first (this drains the body), .head last: a reader waiting for .head
+	 * sees everything. */
 	if (s->opt.dir != NULL)
 		(void)store_file(s->opt.dir, n, "body", body);
 	if (!s->opt.quiet)
-		log_request(n, req, ans.push, ans.status);
+		log_request(n, req, bytes, &ans);
 	if (s->opt.dir != NULL)
 		(void)store_head(s->opt.dir, n, req);
 	if (s->opt.delay_ms > 0)
@@ -634,81 +532,69 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
-	SSL_CTX *ctx = arg;
-	SSL *ssl = SSL_new(ctx);
+	SSL *ssl = SSL_new(arg);
 	struct bufferevent *bev;
 
 	if (ssl == NULL) {
-		fprintf(stderr, "sink: SSL_new failed\n");
+		errf("SSL_new failed");
 		return NULL;
 	}
 	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl, even when creation fails. */
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
-		fprintf(stderr, "sink: cannot create TLS bufferevent\n");
+		errf("cannot create a TLS bufferevent");
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
 }
 
-static void tls_error(const char *what, const char *file)
+static int tls_error(const char *what, const char *file)
 {
 	char buf[256];
 
 	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-	fprintf(stderr, "sink: %s %s: %s\n", what, file, buf);
+	return errf("%s %s: %s", what, file, buf);
 }
 
 static int setup_tls(struct sink *s)
 {
 	s->ssl_ctx = SSL_CTX_new(TLS_server_method());
-	if (s->ssl_ctx == NULL) {
-		tls_error("cannot create TLS context", "");
-		return -1;
-	}
-	if (SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION) != 1) {
-		tls_error("cannot set TLS minimum version", "");
-		return -1;
-	}
-	if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, s->opt.tls_cert) != 1) {
-		tls_error("cannot load certificate", s->opt.tls_cert);
-		return -1;
-	}
-	if (SSL_CTX_use_PrivateKey_file(s->ssl_ctx, s->opt.tls_key, SSL_FILETYPE_PEM) != 1) {
-		tls_error("cannot load private key", s->opt.tls_key);
-		return -1;
-	}
-	if (SSL_CTX_check_private_key(s->ssl_ctx) != 1) {
-		tls_error("private key does not match", s->opt.tls_cert);
-		return -1;
-	}
+	if (s->ssl_ctx == NULL)
+		return tls_error("cannot create the TLS context", "");
+	if (SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION) != 1)
+		return tls_error("cannot set the TLS minimum version", "");
+	if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, s->opt.tls_cert) != 1)
+		return tls_error("cannot load certificate", s->opt.tls_cert);
+	if (SSL_CTX_use_PrivateKey_file(s->ssl_ctx, s->opt.tls_key, SSL_FILETYPE_PEM) != 1)
+		return tls_error("cannot load private key", s->opt.tls_key);
+	if (SSL_CTX_check_private_key(s->ssl_ctx) != 1)
+		return tls_error("private key does not match", s->opt.tls_cert);
 	evhttp_set_bevcb(s->http, make_tls_bev, s->ssl_ctx);
 	return 0;
 }
 
-/* mkdir -p */
+/* mkdir -p DIR */
 static int make_dir(const char *dir)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	size_t len = strlen(dir), i;
 
-	if (len == 0 || len >= sizeof(path)) {
-		fprintf(stderr, "sink: invalid value '%s' for --dir\n", dir);
-		return -1;
-	}
+	if (len == 0 || len >= sizeof(path))
+		return errf("invalid value '%s' for --dir", dir);
 	memcpy(path, dir, len + 1);
 	for (i = 1; i <= len; i++) {
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		path[i] = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-			fprintf(stderr, "sink: cannot create %s: %s\n", path, strerror(errno));
-			return -1;
-		}
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return errf("cannot create %s: %s", path, strerror(errno));
 		path[i] = dir[i];
 	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return errf("invalid value '%s' for --dir (not a directory)", dir);
 	return 0;
 }
 
@@ -719,18 +605,15 @@ static int write_port_file(const char *file, const char *port)
 	int len = snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	int rc;
 
-	if (len < 0 || (size_t)len >= sizeof(tmp)) {
-		fprintf(stderr, "sink: invalid value '%s' for --port-file\n", file);
-		return -1;
-	}
+	if (len < 0 || (size_t)len >= sizeof(tmp))
+		return errf("invalid value '%s' for --port-file", file);
 	buf = evbuffer_new();
-	if (buf == NULL || evbuffer_add_printf(buf, "%s\n", port) < 0) {
-		fprintf(stderr, "sink: out of memory\n");
-		if (buf != NULL)
-			evbuffer_free(buf);
-		return -1;
-	}
-	rc = write_file_atomic(tmp, file, buf);
+	if (buf == NULL)
+		return errf("out of memory");
+	if (evbuffer_add_printf(buf, "%s\n", port) > 0)
+		rc = write_file_atomic(tmp, file, buf);
+	else
+		rc = errf("out of memory");
 	evbuffer_free(buf);
 	return rc;
 }
@@ -744,27 +627,21 @@ static int bind_listener(struct sink *s)
 	int rc;
 
 	bound = evhttp_bind_socket_with_handle(s->http, s->opt.host, (ev_uint16_t)s->opt.port);
-	if (bound == NULL) {
-		fprintf(stderr, "sink: cannot listen on %s port %ld: %s\n", s->opt.host,
-		    s->opt.port, strerror(errno));
-		return -1;
-	}
-	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sslen) != 0) {
-		fprintf(stderr, "sink: getsockname: %s\n", strerror(errno));
-		return -1;
-	}
+	if (bound == NULL)
+		return errf("cannot listen on %s port %ld: %s", s->opt.host, s->opt.port,
+		    strerror(errno));
+	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sslen) != 0)
+		return errf("getsockname: %s", strerror(errno));
 	rc = getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), port, sizeof(port),
 	    NI_NUMERICHOST | NI_NUMERICSERV);
-	if (rc != 0) {
-		fprintf(stderr, "sink: getnameinfo: %s\n", gai_strerror(rc));
-		return -1;
-	}
+	if (rc != 0)
+		return errf("getnameinfo: %s", gai_strerror(rc));
 	if (s->opt.port_file != NULL && write_port_file(s->opt.port_file, port) != 0)
 		return -1;
 	if (ss.ss_family == AF_INET6)
-		fprintf(stderr, "sink: listening on [%s]:%s\n", host, port);
+		errf("listening on [%s]:%s", host, port);
 	else
-		fprintf(stderr, "sink: listening on %s:%s\n", host, port);
+		errf("listening on %s:%s", host, port);
 	return 0;
 }
 
@@ -773,28 +650,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct sink *s = arg;
 
 	(void)what;
-	fprintf(stderr, "sink: signal %d, stopping\n", (int)sig);
+	errf("signal %d, stopping", (int)sig);
 	if (event_base_loopbreak(s->base) != 0)
-		fprintf(stderr, "sink: cannot stop the event loop\n");
+		errf("cannot stop the event loop");
 }
 
 static int setup_signals(struct sink *s)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigemptyset(&sa.sa_mask) != 0 || sigaction(SIGPIPE, &sa, NULL) != 0) {
-		fprintf(stderr, "sink: cannot ignore SIGPIPE: %s\n", strerror(errno));
-		return -1;
-	}
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return errf("cannot ignore SIGPIPE: %s", strerror(errno));
 	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
 	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
 	if (s->sigint == NULL || s->sigterm == NULL ||
-	    evsignal_add(s->sigint, NULL) != 0 || evsignal_add(s->sigterm, NULL) != 0) {
-		fprintf(stderr, "sink: cannot install signal handlers\n");
-		return -1;
-	}
+	    evsignal_add(s->sigint, NULL) != 0 || evsignal_add(s->sigterm, NULL) != 0)
+		return errf("cannot install the signal handlers");
 	return 0;
 }
 
@@ -803,17 +672,13 @@ static int sink_start(struct sink *s)
 	if (s->opt.dir != NULL && make_dir(s->opt.dir) != 0)
 		return -1;
 	s->base = event_base_new();
-	if (s->base == NULL) {
-		fprintf(stderr, "sink: cannot create event base\n");
-		return -1;
-	}
+	if (s->base == NULL)
+		return errf("cannot create the event base");
 	if (setup_signals(s) != 0)
 		return -1;
 	s->http = evhttp_new(s->base);
-	if (s->http == NULL) {
-		fprintf(stderr, "sink: cannot create HTTP server\n");
-		return -1;
-	}
+	if (s->http == NULL)
+		return errf("cannot create the HTTP server");
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)s->opt.max_body);
@@ -826,9 +691,11 @@ static int sink_start(struct sink *s)
 
 static void sink_free(struct sink *s)
 {
-	while (s->pending != NULL) {
-		struct pending *p = s->pending;
-		pending_unlink(s, p);
+	struct pending *p;
+
+	while (!TAILQ_EMPTY(&s->pending)) {
+		p = TAILQ_FIRST(&s->pending);
+		TAILQ_REMOVE(&s->pending, p, link);
 		event_free(p->timer);
 		/* A request whose client left is ours; the others go with their connection. */
 		if (evhttp_request_get_connection(p->req) == NULL)
@@ -850,10 +717,11 @@ static void sink_free(struct sink *s)
 
 int main(int argc, char **argv)
 {
-	struct sink s;
+	struct sink s = { .opt = { .host = "127.0.0.1", .port = 4041, .status = 200,
+		.fail_status = 503, .retry_after = -1, .max_body = 64L * 1024L * 1024L } };
 	int rc;
 
-	memset(&s, 0, sizeof(s));
+	TAILQ_INIT(&s.pending);
 	rc = parse_args(argc, argv, &s.opt);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
@@ -862,7 +730,7 @@ int main(int argc, char **argv)
 		if (event_base_dispatch(s.base) >= 0)
 			rc = 0;
 		else
-			fprintf(stderr, "sink: event loop failed\n");
+			errf("the event loop failed");
 	}
 	sink_free(&s);
 	return rc;
