@@ -46,6 +46,7 @@ struct options {
 	long status;
 	long fail;
 	long fail_status;
+	long reset;       /* the first N requests get a TCP reset instead of an answer */
 	long retry_after; /* -1: no Retry-After header */
 	long delay_ms;
 	long max_body;
@@ -54,7 +55,7 @@ struct options {
 };
 
 struct answer {
-	int status;
+	int status;       /* 0: reset the connection, no answer */
 	int failing; /* gets Retry-After */
 	int push;    /* a Connect unary call */
 };
@@ -81,7 +82,7 @@ struct sink {
 
 enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DIR, OPT_STATUS, OPT_FAIL, OPT_FAIL_STATUS,
 	OPT_RETRY_AFTER, OPT_DELAY_MS, OPT_CLOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY,
-	OPT_QUIET, OPT_HELP };
+	OPT_QUIET, OPT_RESET, OPT_HELP };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -97,6 +98,7 @@ static const struct option long_options[] = {
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "reset", required_argument, NULL, OPT_RESET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -113,6 +115,7 @@ static const char usage_text[] =
 	"  --retry-after SECS   add Retry-After: SECS to failure answers\n"
 	"  --delay-ms MS        wait MS milliseconds before each answer\n"
 	"  --close              close the connection after each answer\n"
+	"  --reset N            the first N requests get a TCP reset instead of an answer\n"
 	"  --tls-cert FILE      PEM certificate chain; serve HTTPS (needs --tls-key)\n"
 	"  --tls-key FILE       PEM private key\n"
 	"  --max-body BYTES     largest accepted request body (default 67108864)\n"
@@ -184,6 +187,7 @@ static int apply_option(int c, const char *arg, struct options *opt)
 	case OPT_STATUS: return parse_num("status", arg, 200, 599, &opt->status);
 	case OPT_FAIL: return parse_num("fail", arg, 0, LONG_MAX, &opt->fail);
 	case OPT_FAIL_STATUS: return parse_num("fail-status", arg, 200, 599, &opt->fail_status);
+	case OPT_RESET: return parse_num("reset", arg, 0, LONG_MAX, &opt->reset);
 	case OPT_RETRY_AFTER: return parse_num("retry-after", arg, 0, INT_MAX, &opt->retry_after);
 	case OPT_DELAY_MS: return parse_num("delay-ms", arg, 0, 3600000L, &opt->delay_ms);
 	case OPT_CLOSE: opt->close_conn = 1; return 0;
@@ -499,6 +503,21 @@ static void answer_later(struct sink *s, struct evhttp_request *req, const struc
 	TAILQ_INSERT_TAIL(&s->pending, p, link);
 }
 
+/* Deferred out of the request callback: a connection is not freed inside its own callbacks. */
+static void reset_connection(evutil_socket_t fd, short what, void *arg)
+{
+	struct evhttp_connection *evcon = arg;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	evutil_socket_t sock = bev != NULL ? bufferevent_getfd(bev) : -1;
+
+	(void)fd;
+	(void)what;
+	if (sock >= 0)
+		(void)setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	evhttp_connection_free(evcon);	/* frees the unanswered request too; RST on close */
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct sink *s = arg;
@@ -516,6 +535,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	ans.status = (int)(ans.failing ? s->opt.fail_status : s->opt.status);
 	if (s->opt.status < 200 || s->opt.status >= 300)
 		ans.failing = 1;
+	if (n <= (unsigned long)s->opt.reset)
+		ans.status = 0;
 	/* .body first (this drains the body), .head last: a reader waiting for .head
 	 * sees everything. */
 	if (s->opt.dir != NULL)
@@ -524,6 +545,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 		log_request(n, req, bytes, &ans);
 	if (s->opt.dir != NULL)
 		(void)store_head(s->opt.dir, n, req);
+	if (n <= (unsigned long)s->opt.reset) {
+		if (event_base_once(s->base, -1, EV_TIMEOUT, reset_connection,
+		    evhttp_request_get_connection(req), NULL) < 0)
+			send_answer(s, req, &ans);
+		return;
+	}
 	if (s->opt.delay_ms > 0)
 		answer_later(s, req, &ans);
 	else

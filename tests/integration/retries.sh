@@ -61,6 +61,17 @@ is "$got" "2 2 2 " "byte-exact: each body arrived (twice each, as sent twice)"
 check "accounting holds after recovery" accounting_holds
 stop_relay
 
+# --- the remote resets the connection instead of answering -------------------
+start_sink resets --reset 2
+start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT"
+fx=$(fixture nodejs-0.6.4-wall-octet-stream.http)
+is "$(send_raw "$fx")" "HTTP/1.1 200 OK" "reset by the remote: the SDK still gets 200"
+check "delivered on the third attempt" wait_until 15 delivered_is 1
+is "$(metric retries_total)/$(count_requests resets)" "2/3" "two resets, two retries, three attempts"
+fixture_body "$fx" "$T/want.body"
+is "$(sha "$T/resets/req-003.body")" "$(sha "$T/want.body")" "the delivered body is byte-exact"
+stop_relay
+
 # --- the remote closes kept-alive connections after every answer ------------
 start_sink closing --close
 start_relay PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_NUM_WORKERS=1
