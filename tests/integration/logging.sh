@@ -43,6 +43,13 @@ stop_relay
 check "per-request debug line: method, path, bytes, status, time" \
 	grep -Eq 'level=debug msg="Relayed request to remote" attempts=1 bytes=3 duration_ms=[0-9.]+ method=POST outcome=delivered path=/ingest status=200 svc=pyroscope-lambda-ext-main' "$T/relay.log"
 
+start_relay PYROSCOPE_REMOTE_ADDRESS="$R"
+curl -s -o /dev/null --data-binary 'a 1' "http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu"
+kill -USR1 "$RELAY_PID"
+check "SIGUSR1 logs the statistics line" wait_until 10 grep -q 'msg="Relay statistics: received=1 delivered=1 dropped=0 ' "$T/relay.log"
+stop_relay
+check "the exit summary has the same figures" grep -q 'msg="Relay stopped: received=1 delivered=1 dropped=0 ' "$T/relay.log"
+
 start_relay PYROSCOPE_REMOTE_ADDRESS="$R" PYROSCOPE_LOG_LEVEL=error
 stop_relay
 is "$(wc -l <"$T/relay.log")" 0 "level error: a healthy run prints nothing"
