@@ -42,7 +42,7 @@ struct server {
 static int
 split_target(const char *uri, char **ret_path, char **ret_query)
 {
-	const char *p = uri, *q;
+	const char *p = uri, *q, *end;
 
 	if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
 		p = strstr(p, "//") + 2;
@@ -50,10 +50,11 @@ split_target(const char *uri, char **ret_path, char **ret_query)
 	}
 	if (*p != '/' && *p != '?' && *p != '\0')
 		return -EINVAL;
-	q = strchr(p, '?');
-	*ret_path = (*p == '/') ? strndup(p, q ? (size_t)(q - p) : strlen(p)) : strdup("/");
-	*ret_query = (q != NULL && q[1] != '\0') ? strdup(q + 1) : NULL;
-	if (*ret_path == NULL || (q != NULL && q[1] != '\0' && *ret_query == NULL)) {
+	end = p + strcspn(p, "#");	/* a fragment is never part of a request */
+	q = memchr(p, '?', (size_t)(end - p));
+	*ret_path = (*p == '/') ? strndup(p, (size_t)((q ? q : end) - p)) : strdup("/");
+	*ret_query = (q != NULL && q + 1 < end) ? strndup(q + 1, (size_t)(end - q - 1)) : NULL;
+	if (*ret_path == NULL || (q != NULL && q + 1 < end && *ret_query == NULL)) {
 		free(*ret_path);
 		free(*ret_query);
 		return -ENOMEM;

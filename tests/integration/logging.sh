@@ -45,6 +45,8 @@ check "per-request debug line: method, path, bytes, status, time" \
 
 start_relay PYROSCOPE_REMOTE_ADDRESS="$R"
 curl -s -o /dev/null --data-binary 'a 1' "http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu"
+one_delivered() { [ "$(metric delivered_profiles_total)" = 1 ]; }
+wait_until 10 one_delivered
 kill -USR1 "$RELAY_PID"
 check "SIGUSR1 logs the statistics line" wait_until 10 grep -q 'msg="Relay statistics: received=1 delivered=1 dropped=0 ' "$T/relay.log"
 stop_relay
