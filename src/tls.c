@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cabundle.h"
 #include "tls.h"
 
 static char *
@@ -22,6 +23,24 @@ openssl_reason(const char *what)
 	if (asprintf(&out, "%s: %s", what, buf) < 0)
 		return NULL;
 	return out;
+}
+
+/*
+ * A static OpenSSL only knows the CA locations of the machine it was built
+ * on: also load the bundle and directory found at the usual places of Amazon
+ * Linux, Debian, RHEL, Alpine and SUSE (none when SSL_CERT_FILE/SSL_CERT_DIR
+ * say where to look). Two calls: one with both stops at a bad file.
+ */
+static void
+add_probed_store(SSL_CTX *ctx)
+{
+	const char *file = cabundle_probe();
+	const char *dir = cabundle_probe_dir();
+
+	if (file != NULL && SSL_CTX_load_verify_locations(ctx, file, NULL) != 1)
+		ERR_clear_error();
+	if (dir != NULL && SSL_CTX_load_verify_locations(ctx, NULL, dir) != 1)
+		ERR_clear_error();
 }
 
 SSL_CTX *
@@ -41,6 +60,7 @@ tls_client_ctx_new(char **reterr)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	add_probed_store(ctx);
 	return ctx;
 }
 

@@ -14,6 +14,13 @@ SLOW=1
 T=$(mktemp -d "${TMPDIR:-/tmp}/relay-test.XXXXXX")
 PIDS=""
 cleanup() {
+	local p i
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		for p in $PIDS; do kill -0 "$p" 2>/dev/null && break; done
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
@@ -139,4 +146,17 @@ accounting_holds() {
 		/^pyroscope_relay_queued_profiles / { q = $2 }
 		/^pyroscope_relay_in_flight_profiles / { f = $2 }
 		END { if (r != d + x + q + f) { printf "# received %d != delivered %d + dropped %d + queued %d + in flight %d\n", r, d, x, q, f; exit 1 } }'
+}
+
+# free_port: a loopback port nothing listens on right now (a sink binds port 0 and is stopped).
+free_port() {
+	local f="$T/free.$$.$RANDOM" pid port
+	"$SINK_BIN" --listen 127.0.0.1:0 --port-file "$f" --quiet >/dev/null 2>&1 &
+	pid=$!
+	wait_until 10 test -s "$f"
+	port=$(cat "$f")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$f"
+	echo "$port"
 }

@@ -36,6 +36,15 @@ test)
 		grep -E '^# (TOTAL|PASS|FAIL|ERROR)' "$top/build-$name/check.out" | tr '\n' ' '; echo
 		logs="$logs $top/build-$name/test-suite.log"
 	}
+	# The static Lambda layers first: the packaging tests in every suite then check them.
+	echo "== static layers (x86_64, arm64)"
+	static_f=0
+	if sh "$top/packaging/lambda/build-layer.sh" >"$top/build-static.log" 2>&1; then
+		ls -l "$top"/build-static/*.zip 2>/dev/null | awk '{print "  " $NF ": " $5 " bytes"}'
+	else
+		tail -30 "$top/build-static.log"; echo "static build failed (full log: build-static.log)"
+		status=1; static_f=1
+	fi
 	run_suite plain
 	run_suite sanitizers --enable-asan --enable-ubsan
 	run_suite valgrind --enable-valgrind
@@ -47,7 +56,7 @@ test)
 		tail -30 "$top/build-dist/distcheck.out"; status=1; dist_p=0; dist_f=1
 	fi
 	# shellcheck disable=SC2086
-	awk -v dp="$dist_p" -v df="$dist_f" '/^# PASS:/{p+=$3} /^# FAIL:/{f+=$3} /^# ERROR:/{f+=$3}
+	awk -v dp="$dist_p" -v df="$((dist_f + static_f))" '/^# PASS:/{p+=$3} /^# FAIL:/{f+=$3} /^# ERROR:/{f+=$3}
 	    END{printf "%d passed, %d failed\n", p+dp, f+df}' $logs
 	exit $status
 	;;

@@ -1,0 +1,326 @@
+#!/bin/sh
+# build-static.sh -- owns the fully static (musl), stripped pyroscope-lambda-extension builds for Lambda.
+#
+#   sh packaging/lambda/build-static.sh [x86_64] [arm64]      (default: both)
+#
+# As root on Debian 12. Installs the build packages it lacks, derives deb-src entries
+# from the machine's Debian sources, fetches Debian's source packages of OpenSSL,
+# libevent, curl, json-c (and musl, for arm64) with `apt-get source`, builds them
+# static into a cache outside the tree, keyed by source version, toolchain and
+# recipe, then builds the project against them with the musl compiler:
+#   x86_64  Debian's musl-gcc (musl-tools);
+#   arm64   musl built from Debian's musl source with Debian's aarch64 cross gcc.
+# Results: $OUT/pyroscope-lambda-extension-{x86_64,arm64} (OUT defaults to build-static/).
+#
+# Environment: PYROSCOPE_STATIC_CACHE (default ~/.cache/pyroscope-static),
+# PYROSCOPE_STATIC_OUT (default <top>/build-static), PYROSCOPE_STATIC_JOBS (default 2).
+set -eu
+. "$(dirname "$0")/common.sh"
+
+JOBS=${PYROSCOPE_STATIC_JOBS:-2}
+# Where OpenSSL looks for openssl.cnf, cert.pem and certs/ by itself. Nothing is
+# there on Lambda: no config file is read and the CA store comes from the
+# cabundle probe (src/cabundle.c) or SSL_CERT_FILE/SSL_CERT_DIR.
+OPENSSLDIR=/opt/pyroscope-lambda-extension/ssl
+DEP_CFLAGS="-O2 -pipe -fstack-protector-strong -ffunction-sections -fdata-sections"
+
+# sanitize STRING: a string fit for a directory name.
+sanitize() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
+
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure show the end of LOG.
+run_logged() {
+	_log=$1; shift
+	if ! "$@" >>"$_log" 2>&1; then
+		log "command failed: $*"
+		tail -25 "$_log" | cut -c1-300 | sed 's/^/    /' >&2
+		log "full log: $_log"
+		return 1
+	fi
+}
+
+# autoreconf_if_patched DIR: regenerate the build system when Debian's patches change
+# its inputs (configure.ac, Makefile.am, *.m4), as Debian's own build does. Once per tree.
+autoreconf_if_patched() {
+	[ -f "$1/.autoreconf-checked" ] && return 0
+	if [ -d "$1/debian/patches" ] &&
+	    grep -qhE '^\+\+\+ [^ ]*(configure\.ac|Makefile\.am|\.m4)([[:space:]]|$)' "$1"/debian/patches/*.patch 2>/dev/null; then
+		log "autoreconf -fi in $1 (Debian patches change its build system)"
+		(cd "$1" && nice -n 19 autoreconf -fi >"$1/.autoreconf.log" 2>&1) ||
+			{ tail -20 "$1/.autoreconf.log" >&2; die "autoreconf -fi failed in $1"; }
+	fi
+	: >"$1/.autoreconf-checked"
+}
+
+# curl_openssl_flavour DIR: Debian's curl series ends with the GnuTLS and NSS
+# flavour patches, which its debian/rules pops for the plain (OpenSSL) libcurl:
+# do the same, so that the library is libcurl, not libcurl-nss. Once per tree.
+curl_openssl_flavour() {
+	[ -f "$1/.flavour-done" ] && return 0
+	_last2=$(grep -v '^[[:space:]]*\(#\|$\)' "$1/debian/patches/series" | tail -2)
+	case "$(printf '%s\n' "$_last2" | tr '\n' ' ')" in
+	*gnutls*" "*nss*) ;;
+	*) die "curl's patch series no longer ends with the gnutls and nss patches: check $1/debian/rules" ;;
+	esac
+	for _p in $(printf '%s\n' "$_last2" | tail -1) $(printf '%s\n' "$_last2" | head -1); do
+		log "curl: reverting Debian's flavour patch $_p (as debian/rules does)"
+		if ! (cd "$1" && patch -R -s -p1 <"debian/patches/$_p"); then
+			rm -rf "${1%/tree}"	# fetched afresh next time
+			die "cannot revert $_p in $1"
+		fi
+	done
+	: >"$1/.flavour-done"
+}
+
+# ---- host preparation --------------------------------------------------------------
+
+prepare_host() {
+	[ -f /etc/debian_version ] || die "this script builds on Debian (12) only"
+	# shellcheck disable=SC2086
+	apt_install $STATIC_BUILD_PKGS
+	ensure_deb_src
+	mkdir -p "$CACHE" "$OUT"
+}
+
+fetch_all() {
+	fetch_source openssl;  OPENSSL_SRC=$SRC_DIR;  OPENSSL_VER=$SRC_VERSION
+	fetch_source libevent; LIBEVENT_SRC=$SRC_DIR; LIBEVENT_VER=$SRC_VERSION
+	fetch_source curl;     CURL_SRC=$SRC_DIR;     CURL_VER=$SRC_VERSION
+	fetch_source json-c;   JSONC_SRC=$SRC_DIR;    JSONC_VER=$SRC_VERSION
+	fetch_source musl;     MUSL_SRC=$SRC_DIR;     MUSL_VER=$SRC_VERSION
+	curl_openssl_flavour "$CURL_SRC"
+	autoreconf_if_patched "$LIBEVENT_SRC"
+	autoreconf_if_patched "$CURL_SRC"
+}
+
+# ---- toolchains --------------------------------------------------------------------
+
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
+
+# toolchain: sets CC and TOOLKEY for the current ARCH. CC is a wrapper around a
+# musl-targeting gcc that adds two header sets musl does not ship:
+#  - the Linux UAPI headers (linux/, asm/, asm-generic/) from Debian's
+#    linux-libc-dev packages, which OpenSSL needs;
+#  - <sys/queue.h>, the BSD list macros the project uses: glibc's copy from the
+#    host's libc6-dev, a self-contained, architecture-independent macro header.
+toolchain() {
+	case $ARCH in
+	x86_64)
+		_musl_gcc=/usr/bin/musl-gcc
+		[ -x "$_musl_gcc" ] || die "$_musl_gcc missing: apt-get install musl-tools"
+		_uapi=/usr/include _uapi_asm=/usr/include/x86_64-linux-gnu/asm
+		TOOLKEY=$(sanitize "musl-$(pkgver musl-dev)_gcc-$(pkgver gcc)_uapi-$(pkgver linux-libc-dev)")
+		;;
+	arm64)
+		_uapi=/usr/aarch64-linux-gnu/include _uapi_asm=/usr/aarch64-linux-gnu/include/asm
+		TOOLKEY=$(sanitize "musl-${MUSL_VER}_xgcc-$(pkgver gcc-aarch64-linux-gnu)_uapi-$(pkgver linux-libc-dev-arm64-cross)")
+		_p=$ARCH_CACHE/musl-$TOOLKEY-$RECIPE
+		if [ ! -f "$_p/.done" ]; then
+			step "musl $MUSL_VER for aarch64 (from Debian's source)" build_musl "$_p"
+		fi
+		_musl_gcc=$_p/bin/musl-gcc
+		;;
+	esac
+	for _d in "$_uapi/linux" "$_uapi_asm" "$_uapi/asm-generic"; do
+		[ -d "$_d" ] || die "Linux UAPI headers missing: $_d (linux-libc-dev / linux-libc-dev-arm64-cross)"
+	done
+	_tc=$ARCH_CACHE/toolchain-$TOOLKEY-$RECIPE
+	[ -f "/usr/include/$(gcc -dumpmachine)/sys/queue.h" ] || die "sys/queue.h missing: apt-get install libc6-dev"
+	mkdir -p "$_tc/uapi" "$_tc/compat/sys" "$_tc/bin"
+	ln -sfn "/usr/include/$(gcc -dumpmachine)/sys/queue.h" "$_tc/compat/sys/queue.h"
+	ln -sfn "$_uapi/linux" "$_tc/uapi/linux"
+	ln -sfn "$_uapi_asm" "$_tc/uapi/asm"
+	ln -sfn "$_uapi/asm-generic" "$_tc/uapi/asm-generic"
+	CC=$_tc/bin/$TRIPLE-cc
+	cat >"$CC.tmp" <<EOF
+#!/bin/sh
+# C compiler of the static $ARCH build: musl's gcc wrapper plus the Linux UAPI headers.
+exec '$_musl_gcc' "\$@" -isystem '$_tc/uapi' -isystem '$_tc/compat'
+EOF
+	chmod 0755 "$CC.tmp" && mv "$CC.tmp" "$CC"
+	# The smallest program, linked static, must run: catches a broken toolchain early.
+	_t=$(mktemp -d)
+	printf '#include <stdio.h>\n#include <linux/mman.h>\n#include <sys/queue.h>\nint main(void) { puts("ok"); return 0; }\n' >"$_t/t.c"
+	"$CC" -static -o "$_t/t" "$_t/t.c" || die "$CC cannot link a static program"
+	[ "$($QEMU "$_t/t")" = ok ] || die "a static program from $CC does not run${QEMU:+ under $QEMU}"
+	rm -rf "$_t"
+}
+
+build_musl() {	# build_musl PREFIX
+	_b=$ARCH_CACHE/build/musl
+	rm -rf "$1" "$_b"; mkdir -p "$_b"
+	_log=$ARCH_CACHE/logs/musl.log; mkdir -p "${_log%/*}"; : >"$_log"
+	(cd "$_b" &&
+	 run_logged "$_log" "$MUSL_SRC/configure" --prefix="$1" --syslibdir="$1/lib" \
+		--target=aarch64-linux-musl --disable-shared --enable-wrapper=gcc \
+		CROSS_COMPILE=aarch64-linux-gnu- CC=aarch64-linux-gnu-gcc CFLAGS="-O2 -pipe" &&
+	 run_logged "$_log" nice -n 19 make -j"$JOBS" &&
+	 run_logged "$_log" make install) || return 1
+	[ -x "$1/bin/musl-gcc" ] && [ -f "$1/lib/musl-gcc.specs" ] || { log "musl-gcc wrapper not installed"; return 1; }
+	rm -rf "$_b"
+	: >"$1/.done"
+}
+
+# ---- dependencies ------------------------------------------------------------------
+
+# write_pkgconfig FILE PREFIX...: a pkg-config that sees only PREFIX/lib/pkgconfig
+# (never the host's .pc files) and always answers for static linking.
+write_pkgconfig() {
+	_f=$1; shift
+	_dirs=""
+	for _d in "$@"; do _dirs="$_dirs${_dirs:+:}$_d/lib/pkgconfig"; done
+	mkdir -p "${_f%/*}"
+	cat >"$_f.tmp" <<EOF
+#!/bin/sh
+# pkg-config for the static $ARCH build: the cached dependencies only, static answers.
+PKG_CONFIG_LIBDIR='$_dirs' PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR= exec pkg-config --static "\$@"
+EOF
+	chmod 0755 "$_f.tmp" && mv "$_f.tmp" "$_f"
+}
+
+# dep NAME KEY FUNC: build one dependency into $ARCH_CACHE/NAME-KEY unless it is
+# there; sets DEP_PREFIX to that directory. FUNC PREFIX BUILDDIR LOG does the work.
+dep() {
+	_name=$1 _key=$(sanitize "$2") _fn=$3
+	_prefix=$ARCH_CACHE/$_name-$_key
+	DEP_PREFIX=$_prefix
+	if [ -f "$_prefix/.done" ]; then
+		log "$_name: cached ($_prefix)"
+		return 0
+	fi
+	_b=$ARCH_CACHE/build/$_name
+	_log=$ARCH_CACHE/logs/$_name.log
+	rm -rf "$_prefix" "$_b"; mkdir -p "$_b" "${_log%/*}"; : >"$_log"
+	step "$_name for $ARCH" "$_fn" "$_prefix" "$_b" "$_log"
+	rm -rf "$_b"
+	: >"$_prefix/.done"
+}
+
+host_args() { [ "$ARCH" = x86_64 ] || echo "--host=$TRIPLE"; }
+
+build_openssl() {	# PREFIX BUILD LOG
+	(cd "$2" &&
+	 run_logged "$3" env CC="$CC" AR="$AR" RANLIB="$RANLIB" nice -n 19 perl "$OPENSSL_SRC/Configure" \
+		"$OPENSSL_TARGET" --prefix="$1" --libdir=lib --openssldir="$OPENSSLDIR" \
+		no-shared no-dso no-module no-engine no-afalgeng no-legacy no-tests \
+		no-ui-console no-ssl3 no-comp -ffunction-sections -fdata-sections &&
+	 run_logged "$3" nice -n 19 make -j"$JOBS" build_libs &&
+	 run_logged "$3" make install_dev)
+}
+
+build_libevent() {	# PREFIX BUILD LOG
+	write_pkgconfig "$2/bin/pkg-config" "$PREFIX_openssl"
+	# shellcheck disable=SC2046
+	(cd "$2" &&
+	 run_logged "$3" nice -n 19 "$LIBEVENT_SRC/configure" $(host_args) --prefix="$1" \
+		--disable-shared --enable-static --enable-openssl --disable-samples \
+		--disable-libevent-regress --disable-doxygen-doc --disable-dependency-tracking \
+		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG="$2/bin/pkg-config" CFLAGS="$DEP_CFLAGS" &&
+	 run_logged "$3" nice -n 19 make -j"$JOBS" &&
+	 run_logged "$3" make install)
+}
+
+build_curl() {	# PREFIX BUILD LOG
+	# HTTP only, no TLS backend, no compression, no IDN/PSL, no other protocol:
+	# libcurl serves the Lambda Extensions API client, plain HTTP to an IP literal.
+	# shellcheck disable=SC2046
+	(cd "$2" &&
+	 run_logged "$3" nice -n 19 "$CURL_SRC/configure" $(host_args) --prefix="$1" \
+		--disable-shared --enable-static --disable-dependency-tracking \
+		--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2 \
+		--without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
+		--without-quiche --without-msh3 --without-librtmp --without-libssh2 \
+		--without-libssh --without-wolfssh --without-libgsasl --without-gssapi \
+		--without-hyper --without-ca-bundle --without-ca-path --without-ca-fallback \
+		--disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
+		--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher \
+		--disable-mqtt --disable-ftp --disable-file --disable-smb --disable-ntlm \
+		--disable-ntlm-wb --disable-kerberos-auth --disable-negotiate-auth \
+		--disable-aws --disable-manual --disable-alt-svc --disable-hsts \
+		--disable-websockets --disable-doh --disable-netrc \
+		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=/bin/false CFLAGS="$DEP_CFLAGS" &&
+	 run_logged "$3" nice -n 19 make -j"$JOBS" -C lib &&
+	 run_logged "$3" make -C lib install &&
+	 run_logged "$3" make -C include install &&
+	 run_logged "$3" make install-pkgconfigDATA install-binSCRIPTS)
+}
+
+build_jsonc() {	# PREFIX BUILD LOG
+	_cross=""
+	[ "$ARCH" = x86_64 ] || _cross="-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$CMAKE_PROC"
+	# shellcheck disable=SC2086
+	run_logged "$3" nice -n 19 cmake -S "$JSONC_SRC" -B "$2" -G "Unix Makefiles" $_cross \
+		-DCMAKE_C_COMPILER="$CC" -DCMAKE_AR="$(command -v "$AR")" \
+		-DCMAKE_RANLIB="$(command -v "$RANLIB")" -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_C_FLAGS="$DEP_CFLAGS" -DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_INSTALL_LIBDIR=lib \
+		-DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON -DBUILD_TESTING=OFF \
+		-DDISABLE_WERROR=ON -DDISABLE_EXTRA_LIBS=ON &&
+	run_logged "$3" nice -n 19 cmake --build "$2" -j "$JOBS" &&
+	run_logged "$3" cmake --install "$2"
+}
+
+deps() {
+	_sfx="$TOOLKEY-$RECIPE"
+	dep openssl "$OPENSSL_VER-$_sfx" build_openssl;		PREFIX_openssl=$DEP_PREFIX
+	dep libevent "$LIBEVENT_VER+openssl-$OPENSSL_VER-$_sfx" build_libevent; PREFIX_libevent=$DEP_PREFIX
+	dep curl "$CURL_VER-$_sfx" build_curl;			PREFIX_curl=$DEP_PREFIX
+	dep json-c "$JSONC_VER-$_sfx" build_jsonc;		PREFIX_json_c=$DEP_PREFIX
+	PKGCONF=$ARCH_CACHE/pkg-config/$(sanitize "$OPENSSL_VER+$LIBEVENT_VER+$CURL_VER+$JSONC_VER-$_sfx")/pkg-config
+	write_pkgconfig "$PKGCONF" "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c"
+}
+
+# ---- the project -------------------------------------------------------------------
+
+project() {
+	_b=$OUT/build-$ARCH
+	_key="$CC $PKGCONF $RECIPE"
+	if [ -f "$_b/.static-key" ] && [ "$(cat "$_b/.static-key")" != "$_key" ]; then
+		log "dependencies changed: configuring $_b afresh"
+		rm -rf "$_b"
+	fi
+	mkdir -p "$_b"
+	_log=$_b/build.log
+	: >"$_log"
+	if [ ! -f "$_b/Makefile" ]; then
+		# shellcheck disable=SC2046
+		(cd "$_b" && run_logged "$_log" nice -n 19 "$TOP/configure" $(host_args) \
+			CC="$CC" PKG_CONFIG="$PKGCONF" CFLAGS="-O2 -ffunction-sections -fdata-sections -fstack-protector-strong" \
+			LDFLAGS="-static -Wl,--gc-sections") || die "configure failed for $ARCH (log: $_log)"
+		printf '%s\n' "$_key" >"$_b/.static-key"
+	fi
+	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension) ||
+		die "make failed for $ARCH (log: $_log)"
+	"$STRIP" --strip-all -o "$OUT/$BIN_NAME.tmp" "$_b/pyroscope-lambda-extension" &&
+		chmod 0755 "$OUT/$BIN_NAME.tmp" && mv "$OUT/$BIN_NAME.tmp" "$OUT/$BIN_NAME" ||
+		die "cannot strip $_b/pyroscope-lambda-extension"
+	if readelf -l "$OUT/$BIN_NAME" | grep -q INTERP || readelf -d "$OUT/$BIN_NAME" | grep -q NEEDED; then
+		die "$OUT/$BIN_NAME is not static"
+	fi
+	_v=$($QEMU "$OUT/$BIN_NAME" --version) || die "$OUT/$BIN_NAME --version failed${QEMU:+ under $QEMU}"
+	log "$OUT/$BIN_NAME: $(wc -c <"$OUT/$BIN_NAME") bytes, '$_v'"
+}
+
+# ---- main --------------------------------------------------------------------------
+
+[ $# -gt 0 ] || set -- x86_64 arm64
+for a in "$@"; do arch_setup "$a"; done	# validate before any work
+T_ALL=$(date +%s)
+prepare_host
+mkdir -p "$CACHE"
+# One build at a time per cache: a second one waits (bounded) for the first.
+exec 9>"$CACHE/.lock"
+flock -w 7200 9 || die "another build holds $CACHE/.lock"
+step "Debian source packages" fetch_all
+[ ! -f "$TOP/config.status" ] ||
+	die "$TOP is configured in the tree; the static builds are out of tree: run 'make distclean' there first"
+if [ ! -x "$TOP/configure" ]; then
+	(cd "$TOP" && autoreconf -fi >/dev/null) || die "autoreconf -fi failed in $TOP"
+fi
+for a in "$@"; do
+	arch_setup "$a"
+	T_ARCH=$(date +%s)
+	toolchain
+	deps
+	step "pyroscope-lambda-extension for $ARCH" project
+	log "$ARCH: $(( $(date +%s) - T_ARCH ))s"
+done
+log "all done in $(( $(date +%s) - T_ALL ))s; binaries in $OUT"

@@ -1,0 +1,101 @@
+#!/bin/sh
+# check-static.sh -- owns the check that the Lambda binaries and layer zips are static, stripped and of the right architecture (TAP).
+#
+#   sh packaging/lambda/check-static.sh                 every built binary and zip in $OUT
+#   sh packaging/lambda/check-static.sh FILE ARCH ...   the given binaries (ARCH: x86_64 or arm64)
+#
+# A binary passes when it is an ELF64 executable for ARCH's machine with no program
+# interpreter (readelf -l), no NEEDED entry (readelf -d) and no symbol table. A zip
+# passes when it holds exactly extensions/pyroscope-lambda-extension, mode 0755,
+# identical to the binary beside it. Nothing built: "1..0 # SKIP".
+set -eu
+. "$(dirname "$0")/common.sh"
+. "$TOP/tests/tap.sh"
+
+if ! command -v readelf >/dev/null 2>&1; then
+	echo "1..0 # SKIP readelf not installed (binutils)"
+	exit 0
+fi
+
+# check_binary FILE ARCH: the test points of one binary.
+check_binary() {
+	arch_setup "$2"
+	_f=$1
+	if [ ! -f "$_f" ]; then
+		not_ok "$_f exists"
+		return
+	fi
+	_h=$(readelf -h "$_f" 2>&1) || { not_ok "$_f: readelf -h reads it"; diag "$_h"; return; }
+	_machine=$(printf '%s\n' "$_h" | sed -n 's/^ *Machine: *//p')
+	is "$_machine" "$ELF_MACHINE" "$ARCH: $(basename "$_f") is for $ELF_MACHINE"
+	is "$(printf '%s\n' "$_h" | sed -n 's/^ *Class: *//p')" ELF64 "$ARCH: ELF64"
+	_type=$(printf '%s\n' "$_h" | sed -n 's/^ *Type: *\([A-Z]*\).*/\1/p')
+	case $_type in
+	EXEC|DYN) ok "$ARCH: an executable ($_type)" ;;
+	*) not_ok "$ARCH: an executable"; diag "Type: $_type" ;;
+	esac
+	_interp=$(readelf -lW "$_f" 2>&1 | grep -E 'INTERP|Requesting program interpreter' || true)
+	if [ -z "$_interp" ]; then
+		ok "$ARCH: no program interpreter (readelf -l)"
+	else
+		not_ok "$ARCH: no program interpreter (readelf -l)"; diag "$_interp"
+	fi
+	_needed=$(readelf -dW "$_f" 2>&1 | grep NEEDED || true)
+	if [ -z "$_needed" ]; then
+		ok "$ARCH: no NEEDED entries (readelf -d: $(readelf -dW "$_f" 2>&1 | grep -v '^ *$' | head -1 | sed 's/^ *//'))"
+	else
+		not_ok "$ARCH: no NEEDED entries (readelf -d)"; diag "$_needed"
+	fi
+	if readelf -SW "$_f" 2>/dev/null | grep -q ' \.symtab '; then
+		not_ok "$ARCH: stripped (no .symtab)"
+	else
+		ok "$ARCH: stripped (no .symtab), $(wc -c <"$_f") bytes"
+	fi
+}
+
+# check_zip ZIP ARCH: the layer holds the binary, executable, and nothing else.
+check_zip() {
+	arch_setup "$2"
+	_z=$1
+	_list=$(unzip -Z1 "$_z" 2>&1 | grep -v '/$' || true)
+	is "$_list" "extensions/pyroscope-lambda-extension" "$ARCH layer: exactly extensions/pyroscope-lambda-extension"
+	_mode=$(unzip -Z "$_z" extensions/pyroscope-lambda-extension 2>/dev/null | awk '{ print $1; exit }')
+	is "$_mode" "-rwxr-xr-x" "$ARCH layer: the extension has mode 0755"
+	if [ -f "$OUT/$BIN_NAME" ]; then
+		_a=$(unzip -p "$_z" extensions/pyroscope-lambda-extension | sha256sum | cut -d' ' -f1)
+		_b=$(sha256sum <"$OUT/$BIN_NAME" | cut -d' ' -f1)
+		is "$_a" "$_b" "$ARCH layer: the same bytes as $BIN_NAME"
+	fi
+}
+
+if [ $# -gt 0 ]; then
+	while [ $# -ge 2 ]; do
+		check_binary "$1" "$2"
+		shift 2
+	done
+	[ $# -eq 0 ] || { echo "usage: $0 [FILE ARCH]..." >&2; exit 2; }
+	done_testing
+	exit
+fi
+
+found=0
+for a in x86_64 arm64; do
+	arch_setup "$a"
+	if [ -f "$OUT/$BIN_NAME" ]; then
+		found=1
+		check_binary "$OUT/$BIN_NAME" "$a"
+	fi
+	if [ -f "$OUT/$BIN_NAME.zip" ]; then
+		found=1
+		if command -v unzip >/dev/null 2>&1; then
+			check_zip "$OUT/$BIN_NAME.zip" "$a"
+		else
+			ok "$a layer # SKIP unzip not installed"
+		fi
+	fi
+done
+if [ "$found" -eq 0 ]; then
+	echo "1..0 # SKIP no static binary built in $OUT (run packaging/lambda/build-layer.sh as root)"
+	exit 0
+fi
+done_testing

@@ -1,0 +1,145 @@
+#!/bin/bash
+# e2e-chroot.sh -- owns the end-to-end check of the x86_64 layer in an empty root: chroot, dev mode, HTTPS to the sink outside (TAP).
+#
+#   bash packaging/lambda/e2e-chroot.sh [LAYER.zip]   (default: $OUT/pyroscope-lambda-extension-x86_64.zip)
+#
+# As root. The layer is unpacked into an otherwise empty tree, as Lambda unpacks
+# layers into /opt:
+#   ROOT/opt/extensions/pyroscope-lambda-extension   the static binary, from the zip
+#   ROOT/etc/pki/tls/certs/ca-bundle.crt             a test CA, at the Amazon Linux path
+#   ROOT/tmp                                         as on Lambda
+# No shared library, no /dev, /proc or /etc/resolv.conf. The relay runs there through
+# `unshare --mount --ipc chroot` (the host's loopback stays reachable: no network
+# namespace) and relays over HTTPS to pyroscope-sink outside, which serves a
+# certificate for 127.0.0.1 signed by that CA. The relay is given no SSL_CERT_FILE:
+# it must find the CA at the Amazon Linux path by itself (src/cabundle.c).
+#
+# Hook for the Lambda emulator: set PYROSCOPE_E2E_EMULATOR to its command (words
+# split by the shell). The relay is then started as
+#   env -i VARS... $PYROSCOPE_E2E_EMULATOR unshare --mount --ipc chroot ROOT /opt/extensions/pyroscope-lambda-extension
+# without PYROSCOPE_DEV_MODE, so the emulator must run the trailing command as an
+# extension, give it AWS_LAMBDA_RUNTIME_API, drive it, print the extension's log on
+# stderr and pass SIGTERM on as a shutdown. Adjust run_extension() below to the
+# emulator's real command line once it exists.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+OUT=${PYROSCOPE_STATIC_OUT:-$top/build-static}
+LAYER=${1:-$OUT/pyroscope-lambda-extension-x86_64.zip}
+export TOP_SRCDIR=${TOP_SRCDIR:-$top}
+if [ -z "${SINK_BIN:-}" ]; then
+	for s in "$top/build/pyroscope-sink" "$top/pyroscope-sink"; do
+		[ -x "$s" ] && { SINK_BIN=$s; break; }
+	done
+fi
+EXT=/opt/extensions/pyroscope-lambda-extension
+CA_PATH=/etc/pki/tls/certs/ca-bundle.crt
+
+skip() { echo "1..0 # SKIP $*"; exit 0; }
+[ -f "$LAYER" ] || skip "no x86_64 layer at $LAYER (run packaging/lambda/build-layer.sh as root)"
+[ "$(uname -m)" = x86_64 ] || skip "the x86_64 layer runs natively only on an x86_64 host"
+[ "$(id -u)" -eq 0 ] || skip "chroot needs root"
+for tool in unshare chroot unzip openssl; do
+	command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
+done
+[ -n "${SINK_BIN:-}" ] && [ -x "$SINK_BIN" ] || skip "no pyroscope-sink built (SINK_BIN, or build/ in the tree)"
+unshare --mount --ipc true 2>/dev/null || skip "unshare --mount is not permitted here"
+export SINK_BIN
+
+# The static binary is never run under the valgrind suite's valgrind.
+unset RELAY_VALGRIND
+. "$TOP_SRCDIR/tests/tap.sh"
+. "$TOP_SRCDIR/tests/lib.sh"
+
+ROOT=$T/root
+mkdir -p "$ROOT/opt" "$ROOT/tmp" "$ROOT${CA_PATH%/*}"
+chmod 1777 "$ROOT/tmp"
+
+# The layer, unpacked as Lambda does.
+check "layer unpacked into ROOT/opt" unzip -q "$LAYER" -d "$ROOT/opt"
+is "$(stat -c %a "$ROOT$EXT" 2>/dev/null)" 755 "the extension is at $EXT, mode 0755"
+
+# The test CA at the Amazon Linux path; the sink's certificate for 127.0.0.1.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
+	-out "$T/ca.pem" -days 2 -subj /CN=e2e-chroot-ca 2>/dev/null &&
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/srv.key" \
+	-out "$T/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
+printf 'subjectAltName=IP:127.0.0.1\n' >"$T/srv.ext" &&
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+	-out "$T/srv.pem" -days 2 -extfile "$T/srv.ext" 2>/dev/null
+check "test CA and a certificate for 127.0.0.1 made with the openssl CLI" test -s "$T/srv.pem"
+cp "$T/ca.pem" "$ROOT$CA_PATH"
+
+files=$(cd "$ROOT" && find . ! -type d | sort | tr '\n' ' ')
+is "$files" "./etc/pki/tls/certs/ca-bundle.crt ./opt/extensions/pyroscope-lambda-extension " \
+	"the tree holds the binary and the CA bundle, nothing else"
+
+# The command that runs the extension inside the tree, for lib.sh's start_relay
+# (exec all along: the pid stays the relay's). The emulator hook goes in front.
+run_extension() {
+	printf '#!/bin/sh\n'
+	printf 'exec %s "%s" --mount --ipc "%s" "%s" "%s" "$@"\n' "${PYROSCOPE_E2E_EMULATOR:-}" \
+		"$(command -v unshare)" "$(command -v chroot)" "$ROOT" "$EXT"
+}
+run_extension >"$T/relay-chroot"
+chmod +x "$T/relay-chroot"
+RELAY_BIN=$T/relay-chroot
+MODE_ENV=(PYROSCOPE_DEV_MODE=true)
+[ -n "${PYROSCOPE_E2E_EMULATOR:-}" ] && MODE_ENV=(PYROSCOPE_DEV_MODE=false)
+# What Lambda sets for every process of a function (a subset).
+LAMBDA_ENV=(TZ=:UTC LANG=en_US.UTF-8 PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin
+	LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
+	AWS_REGION=eu-west-1 AWS_LAMBDA_FUNCTION_NAME=e2e-chroot)
+
+is "$(env -i "${LAMBDA_ENV[@]}" "$RELAY_BIN" --version 2>&1)" \
+	"$(sed -n 's/^AC_INIT(\[\([^]]*\)\], \[\([^]]*\)\].*/\1 \2/p' "$TOP_SRCDIR/configure.ac")" \
+	"--version runs in the empty root"
+is "$(env -i "${LAMBDA_ENV[@]}" PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:1" "$RELAY_BIN" --check-config 2>&1)" \
+	"configuration OK" "--check-config runs in the empty root"
+
+fx=$(fixture nodejs-0.6.4-wall-octet-stream.http)
+fixture_body "$fx" "$T/want.body"
+
+# relay_once NAME [relay env...]: one upload through the chrooted relay to sink NAME.
+relay_once() {
+	local name=$1; shift
+	start_relay "${LAMBDA_ENV[@]}" "${MODE_ENV[@]}" PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" \
+		PYROSCOPE_NUM_WORKERS=1 "$@" || { not_ok "$name: relay started in the empty root"; return 1; }
+	is "$(send_raw "$fx")" "HTTP/1.1 200 OK" "$name: SDK upload accepted"
+	wait_until 10 test -f "$T/$name/req-001.body" ||
+		wait_until 10 grep -q 'Failed to relay request' "$T/relay.log"
+}
+
+# 1. Told where the bundle is: the static TLS stack works inside the tree.
+start_sink told --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+relay_once told SSL_CERT_FILE="$CA_PATH"
+is "$(sha "$T/told/req-001.body" 2>/dev/null)" "$(sha "$T/want.body")" \
+	"told: with SSL_CERT_FILE=$CA_PATH, delivered over verified HTTPS, byte-exact"
+stop_relay
+[ -f "$T/told/req-001.body" ] || sed 's/^/#   /' "$T/relay.log"
+
+# 2. Not told: the relay finds the CA at the Amazon Linux path itself.
+start_sink probed --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+relay_once probed
+if [ -f "$T/probed/req-001.body" ]; then
+	is "$(sha "$T/probed/req-001.body")" "$(sha "$T/want.body")" \
+		"probed: no SSL_CERT_FILE, CA found at $CA_PATH, delivered over verified HTTPS, byte-exact"
+else
+	not_ok "probed: no SSL_CERT_FILE, CA found at $CA_PATH, delivered over verified HTTPS"
+	diag "the relay did not trust the CA at $CA_PATH by itself: is cabundle_probe() wired into src/tls.c?"
+	sed 's/^/#   /' "$T/relay.log"
+fi
+stop_relay
+check "probed: drained on SIGTERM with the upload accounted as delivered" \
+	grep -q 'received=1 delivered=1 dropped=0' "$T/relay.log"
+
+# 3. No bundle in the tree: nothing from the host is trusted.
+rm -f "$ROOT$CA_PATH"
+start_sink nobundle --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+relay_once nobundle
+check "nobundle: without a CA bundle in the tree the sink is not trusted" \
+	grep -q 'certificate verification failed' "$T/relay.log"
+is "$(count_requests nobundle)" 0 \
+	"nobundle: nothing sent to the unverified server"
+stop_relay
+done_testing

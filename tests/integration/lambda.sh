@@ -1,0 +1,138 @@
+#!/bin/bash
+# lambda.sh -- the relay as a Lambda extension under the project's emulator: registration,
+# invokes with real freezes, no profile lost, flush strategies, telemetry fallback, a slow
+# remote during the flush, bad configuration, a taken port, SHUTDOWN within its deadline.
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
+FUNCTION="bash $TOP_SRCDIR/tools/lambda-sample-function.sh"
+
+mkdir -p "$T/ext"
+ln -s "$RELAY_BIN" "$T/ext/pyroscope-lambda-extension"
+if [ -n "${RELAY_VALGRIND:-}" ]; then
+	# The emulator runs what is in the folder: wrap the relay in valgrind there.
+	rm "$T/ext/pyroscope-lambda-extension"
+	printf '#!/bin/sh\nexec %s --log-file=%s/valgrind.log %s "$@"\n' "$RELAY_VALGRIND" "$T" "$RELAY_BIN" \
+		>"$T/ext/pyroscope-lambda-extension"
+	chmod +x "$T/ext/pyroscope-lambda-extension"
+fi
+
+# emulate NAME [emulator options] -- [VAR=value...]: one emulator run; output in $T/NAME.*
+emulate() {
+	local name=$1; shift
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	local port
+	port=$(free_port)
+	: >"$T/$name.count"
+	env -i PATH="$PATH" HOME="$T" TZ=UTC ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} \
+		${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS} \
+		PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$port" SAMPLE_RELAY_PORT="$port" \
+		SAMPLE_COUNT_FILE="$T/$name.count" "$@" \
+		timeout $((120 * SLOW)) "$EMULATOR_BIN" --listen 127.0.0.1:0 --extensions "$T/ext" \
+		--function "$FUNCTION" --report "$T/$name.json" --init-timeout-ms $((10000 * SLOW)) \
+		--timeout-ms $((3000 * SLOW)) "${opts[@]}" >"$T/$name.out" 2>"$T/$name.err"
+	EMU_STATUS=$?
+}
+sent() { grep -c . "$T/$1.count"; }
+post_runtime() { sed -n 's/.*post-runtime \([0-9.]*\) ms.*/\1/p' "$T/$1.out" | tr '\n' ' '; }
+ext_line() { grep 'extension pyroscope-lambda-extension:' "$T/$1.out"; }
+
+# --- the normal path: register, invokes with freezes, SHUTDOWN, exit 0 --------
+start_sink up
+emulate normal --invokes 50 --gap-ms 50 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	SAMPLE_UPLOADS=2
+is "$EMU_STATUS" 0 "50 invokes: the emulator accepts the run (exit 0)"
+check "registered for INVOKE and SHUTDOWN, exited 0, never SIGKILLed" \
+	grep -q 'extension pyroscope-lambda-extension: registered, events \[INVOKE, SHUTDOWN\], exited 0$' "$T/normal.out"
+check "every invoke succeeded" test "$(grep -c 'invoke [0-9]* *runtime .*success' "$T/normal.out")" -eq 50
+is "$(sent normal)" 100 "the function uploaded 100 profiles during the invokes"
+is "$(count_requests up)" "$(sent normal)" "every one reached the remote across 50 freezes"
+check "the relay logged no failure" eval "! grep -q 'level=error' '$T/normal.err'"
+check "SHUTDOWN: drained and exited on its own" grep -q "Received SHUTDOWN event (reason 'spindown')" "$T/normal.err"
+diag "post-runtime durations (ms, end-of-invoke, 25 ms telemetry buffering): $(post_runtime normal | cut -d' ' -f1-10) ..."
+diag "$(grep -E '^ *(init|shutdown):' "$T/normal.out" | tr -s ' ' | tr '\n' ';')"
+
+# --- telemetry not available: fall back to flushing at the start of invokes ----
+start_sink up2
+emulate stub --invokes 5 --telemetry stub202 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	SAMPLE_UPLOADS=2 PYROSCOPE_LOG_LEVEL=debug
+is "$EMU_STATUS" 0 "telemetry stubbed (202): the run is accepted"
+check "the fallback is logged once" test "$(grep -c 'Telemetry API not available' "$T/stub.err")" -eq 1
+is "$(count_requests up2)" "$(sent stub)" "every profile delivered without runtimeDone ($(sent stub) sent)"
+
+# --- runtimeDone never arrives: bounded by the deadline, not stuck -------------
+start_sink up3
+emulate nodone --invokes 2 --runtime-done-delay-ms never --timeout-ms $((1500 * SLOW)) -- \
+	PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" SAMPLE_UPLOADS=1
+is "$EMU_STATUS" 0 "no runtimeDone: invokes still end before their deadline"
+check "no invoke timed out" eval "! grep -q 'timeout' '$T/nodone.out'"
+is "$(count_requests up3)" "$(sent nodone)" "and every profile is delivered"
+
+# --- a remote slower than the flush budget ---------------------------------
+start_sink slow --delay-ms $((1500 * SLOW))
+emulate slow --invokes 3 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	PYROSCOPE_FLUSH_TIMEOUT=200ms SAMPLE_UPLOADS=1
+is "$EMU_STATUS" 0 "slow remote: the extension still calls event/next in time"
+check "every invoke succeeded" test "$(grep -c 'invoke [0-9]* *runtime .*success' "$T/slow.out")" -eq 3
+check "post-runtime bounded by the flush budget (< 1 s each: $(post_runtime slow))" \
+	awk -v l="$(post_runtime slow)" -v max=$((1000 * SLOW)) 'BEGIN { n = split(l, a, " "); for (i = 1; i <= n; i++) if (a[i] + 0 >= max) exit 1 }'
+check "the unfinished flush is logged" grep -q 'Flush time is over with' "$T/slow.err"
+check "what could not be sent is counted, not silent" grep -Eq 'msg="Relay stopped: received=3 delivered=[0-9]+ dropped=[0-9]+ ' "$T/slow.err"
+delivered=$(sed -n 's/.*Relay stopped: received=3 delivered=\([0-9]*\) dropped=\([0-9]*\).*/\1 \2/p' "$T/slow.err")
+check "received = delivered + dropped at exit ($delivered)" awk -v d="$delivered" 'BEGIN { split(d, a, " "); exit !(a[1] + a[2] == 3) }'
+
+# --- background strategy: event/next at once ----------------------------------
+start_sink up4
+emulate bg --invokes 5 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	PYROSCOPE_FLUSH_STRATEGY=background SAMPLE_UPLOADS=1
+is "$EMU_STATUS" 0 "background strategy: run accepted"
+diag "post-runtime durations (ms, background): $(post_runtime bg)"
+is "$(count_requests up4)" "$(sent bg)" "profiles delivered (retried after thaws if needed, drained at SHUTDOWN)"
+
+# --- bad configuration: the function runs every invoke, the error is logged ---
+emulate badcfg --invokes 3 -- "PYROSCOPE_REMOTE_ADDRESS=https://bad host" PYROSCOPE_TIMEOUT=soon SAMPLE_UPLOADS=1
+is "$EMU_STATUS" 0 "bad configuration: the emulator accepts the run"
+check "every invoke succeeded" test "$(grep -c 'invoke [0-9]* *runtime .*success' "$T/badcfg.out")" -eq 3
+check "the errors are logged" grep -q "level=error msg=\"PYROSCOPE_TIMEOUT: invalid duration 'soon'" "$T/badcfg.err"
+check "drops are counted" grep -q 'dropped_unsendable=3' "$T/badcfg.err"
+
+# --- the relay's port is taken: still follows events ---------------------------
+start_sink squatter
+emulate taken --invokes 3 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$SINK_PORT" SAMPLE_UPLOADS=0
+is "$EMU_STATUS" 0 "port taken: the function still runs every invoke"
+check "the bind failure is logged loudly" grep -q 'level=error msg="No listen address could be bound' "$T/taken.err"
+check "and the extension exits 0 at SHUTDOWN" grep -q 'exited 0$' <(ext_line taken)
+
+# --- event/next fails: exit/error reported, exit 1 --------------------------------
+emulate nextfail --invokes 3 --fail-next-after 2 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" SAMPLE_UPLOADS=0
+check "event/next failure: exit/error with Extension.NextEventFailed, exit status 1" \
+	grep -q 'exited 1, error Extension.NextEventFailed$' <(ext_line nextfail)
+check "logged with the cause" grep -q 'level=error msg="Lambda event/next failed: event/next answered HTTP 500' "$T/nextfail.err"
+
+# --- register refused: a clear line and a non-zero exit ---------------------------
+# Started under another name than its file's, the relay registers as an internal
+# extension, which may not subscribe to SHUTDOWN: the API answers 403.
+mv "$T/ext" "$T/ext.real"
+mkdir -p "$T/ext"
+printf '#!/bin/bash
+exec -a other-name %s "$@"
+' "$(readlink -f "$T/ext.real/pyroscope-lambda-extension")" \
+	>"$T/ext/pyroscope-lambda-extension"
+chmod +x "$T/ext/pyroscope-lambda-extension"
+emulate regfail --invokes 1 --init-timeout-ms $((3000 * SLOW)) -- SAMPLE_UPLOADS=0
+check "register refused: logged with the API's answer" \
+	grep -q 'level=error msg="Cannot register with the Lambda Extensions API at 127.0.0.1:[0-9]*: register answered HTTP 403' "$T/regfail.err"
+check "and the extension exits 1" grep -q 'Extension.InvalidEventType' "$T/regfail.err"
+rm -rf "$T/ext"
+mv "$T/ext.real" "$T/ext"
+
+# --- start-of-invoke (the original's FLUSH_ON_INVOKE timing) -------------------
+start_sink up5
+emulate start --invokes 4 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	PYROSCOPE_FLUSH_STRATEGY=start-of-invoke SAMPLE_UPLOADS=2
+is "$EMU_STATUS" 0 "start-of-invoke: run accepted"
+is "$(count_requests up5)" "$(sent start)" "every profile delivered (the last invoke's at SHUTDOWN)"
+done_testing

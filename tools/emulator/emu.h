@@ -1,0 +1,160 @@
+/* emu.h -- the emulator's shared state: agents, runtime, the current invoke, phases. */
+#ifndef EMU_H
+#define EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "options.h"
+
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct telemetry;
+
+#define EMU_PROG	"pyroscope-lambda-emulator"
+#define EMU_MAX_AGENTS	10		/* MaxAgentsAllowed, as in Lambda */
+#define EMU_ID_LEN	36		/* canonical UUID text */
+#define EMU_MAX_ERRORS	8		/* errors kept per extension */
+#define EMU_MAX_PAYLOAD	6291556L	/* response limit: 6 MiB + 100, as the RIE */
+#define EMU_ACCOUNT_ID	"012345678912"
+
+/* Event subscriptions (register body). */
+#define EMU_EV_INVOKE	1u
+#define EMU_EV_SHUTDOWN	2u
+
+/* Extension (agent) states, named as Lambda names them. */
+enum agent_state {
+	AG_STARTED, AG_REGISTERED, AG_READY, AG_RUNNING, AG_INIT_ERROR, AG_EXIT_ERROR,
+	AG_SHUTDOWN_FAILED, AG_EXITED, AG_LAUNCH_ERROR
+};
+
+/* Runtime states, named as the RIE names them. */
+enum rt_state { RT_NONE, RT_STARTED, RT_READY, RT_RUNNING, RT_RESPONDED, RT_INIT_ERROR };
+
+enum emu_phase {
+	PH_BOOT,	/* before lifecycle_start */
+	PH_INIT_EXT,	/* extensions started: waiting until all registered */
+	PH_INIT_RT,	/* runtime started: waiting for everyone's first next */
+	PH_INVOKE,	/* an invoke is running */
+	PH_GAP,		/* between invokes: frozen */
+	PH_SHUTDOWN_RT,	/* the runtime's share of the shutdown window */
+	PH_SHUTDOWN_EXT,/* the extensions' share */
+	PH_REAP,	/* past the deadline: waiting for the kills to land */
+	PH_DONE		/* finished: waiting for the last children, then exit */
+};
+
+/* One supervised process group (leader = pid). */
+struct child {
+	pid_t	 pid;		/* 0: never started */
+	int	 running;
+	int	 exit_code;	/* -1 unless it exited normally */
+	int	 term_signal;	/* 0 unless a signal ended it */
+	int	 killed;	/* the emulator sent SIGKILL */
+	int	 kill_expected;	/* ...because Lambda does so (no SHUTDOWN subscription) */
+	double	 exited_at;	/* monotonic ms */
+};
+
+struct agent_error {
+	char	*source;	/* owned: "init/error", "exit/error" or "platform" */
+	char	*type;		/* owned: e.g. Extension.Crash */
+	char	*message;	/* owned, may be NULL */
+};
+
+struct agent {
+	char		*name;		/* owned: file name, or the internal name */
+	char		*path;		/* owned: executable; NULL for an internal extension */
+	enum agent_state state;
+	int		 registered;
+	unsigned	 events;	/* EMU_EV_* */
+	char		 id[EMU_ID_LEN + 1];	/* "" until registered */
+	struct evhttp_request *next_req;	/* parked next: answered exactly once */
+	int		 shutdown_pending;	/* give SHUTDOWN at its next call */
+	long		 nexts;		/* event/next calls so far */
+	int		 shutdown_sent;
+	struct child	 proc;
+	struct agent_error errors[EMU_MAX_ERRORS];
+	int		 nerrors;
+};
+
+struct runtime {
+	enum rt_state	 state;
+	struct evhttp_request *next_req;	/* parked next: answered exactly once */
+	struct child	 proc;
+};
+
+struct invoke_rec {
+	char		 request_id[EMU_ID_LEN + 1];
+	double		 runtime_ms;		/* release -> response (or -> reset) */
+	double		 post_runtime_ms;	/* runtime done -> last extension next */
+	double		 duration_ms;		/* release -> invoke done */
+	const char	*status;		/* static: success, error, timeout, failure */
+	size_t		 produced_bytes;
+	int		 max_memory_mb;
+	char		*response;		/* owned: start of the function's answer */
+};
+
+struct invoke_cur {
+	char		 id[EMU_ID_LEN + 1];
+	char		 trace[96];
+	int64_t		 deadline_epoch_ms;
+	double		 t_start, t_response, t_rt_done;
+	int		 responded;
+	int		 rt_done;
+	const char	*status;		/* static */
+	const char	*error_type;		/* static, error_buf or NULL */
+	char		 error_buf[128];
+	size_t		 produced;
+	int		 rtdone_emitted;
+	char		*response;		/* owned: start of the function's answer */
+};
+
+struct emu {
+	struct emu_options opt;
+	struct event_base *base;
+	struct evhttp	*http;
+	int		 port;
+	char		 api_addr[96];		/* AWS_LAMBDA_RUNTIME_API */
+	struct telemetry *tel;
+
+	/* Function metadata (owned strings). */
+	char		*fn_name;
+	char		*handler;
+	char		*region;
+	char		*arn;
+	long		 memory_mb;
+	char		**env_ext;		/* owned environment for extensions */
+	char		**env_fn;		/* owned environment for the function */
+
+	struct agent	*agents[EMU_MAX_AGENTS];	/* file-backed first */
+	int		 nagents;
+	int		 registration_closed;	/* internal registration, after runtime's next */
+	struct runtime	 rt;
+
+	enum emu_phase	 phase;
+	int		 frozen;
+	struct event	*phase_timer;		/* meaning depends on phase */
+	struct event	*rtdone_timer;		/* delayed platform.runtimeDone */
+
+	double		 t_init_start, t_init_end;
+	int		 init_failed;
+	char		*init_error;		/* owned: error type */
+	char		*init_error_msg;	/* owned */
+	const char	*init_status;		/* static: success, error, timeout */
+
+	struct invoke_cur cur;
+	struct invoke_rec *invokes;		/* owned: opt.invokes entries */
+	int		 ninvokes;
+
+	const char	*shutdown_reason;	/* static or opt.shutdown_reason */
+	double		 t_shut_start, t_shut_end, shut_deadline;
+	int64_t		 shut_deadline_epoch_ms;
+	int		 shutdown_started;
+	int		 interrupted;
+	int		 exit_status;
+	double		 done_at;
+};
+
+#endif

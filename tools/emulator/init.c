@@ -1,0 +1,298 @@
+/* init.c -- the Init phase: start extensions, the registration gate, start the runtime, init failure. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "emu.h"
+#include "extapi.h"
+#include "httpd.h"
+#include "init.h"
+#include "lifecycle.h"
+#include "proc.h"
+#include "report.h"
+#include "shutdown.h"
+#include "telemetry.h"
+#include "util.h"
+
+static void
+emit_init_report(struct emu *emu, const char *status, const char *error_type)
+{
+	struct json_object *rec = json_object_new_object(), *m = json_object_new_object();
+	int bad = 0;
+
+	bad |= json_set(m, "durationMs", json_ms(emu->t_init_end - emu->t_init_start));
+	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "status", json_object_new_string(status));
+	if (error_type != NULL)
+		bad |= json_set(rec, "errorType", json_object_new_string(error_type));
+	bad |= json_set(rec, "metrics", m);
+	tel_emit_checked(emu->tel, "platform.initReport", rec, bad);
+}
+
+void
+init_fail(struct emu *emu, const char *type, const char *msg, const char *status)
+{
+	char dur[32];
+
+	if (emu->init_failed || emu->init_status != NULL)
+		return;
+	emu->init_failed = 1;
+	emu->init_status = status;
+	emu->t_init_end = emu_mono_ms();
+	emu->init_error = strdup(type);
+	emu->init_error_msg = strdup(msg);
+	emu_fmt_ms(emu->t_init_end - emu->t_init_start, dur, sizeof(dur));
+	rep_line(emu, "INIT_REPORT Init Duration: %s ms\tPhase: init\tStatus: %s\tError Type: %s",
+	    dur, status, type);
+	emu_warnx("init failed: %s: %s", type, msg);
+	emit_init_report(emu, status, type);
+	shutdown_begin(emu, "failure");
+}
+
+static void
+start_runtime(struct emu *emu)
+{
+	char *argv[4];
+	int rc;
+
+	argv[0] = (char *)"/bin/sh";
+	argv[1] = (char *)"-c";
+	argv[2] = (char *)emu->opt.function_cmd;
+	argv[3] = NULL;
+	emu->rt.state = RT_STARTED;
+	emu->phase = PH_INIT_RT;
+	rc = proc_spawn(&emu->rt.proc, argv, emu->env_fn);
+	if (rc != 0)
+		init_fail(emu, "Runtime.LaunchError", strerror(rc), "error");
+}
+
+static int
+all_external_registered(const struct emu *emu)
+{
+	int i;
+
+	for (i = 0; i < emu->nagents; i++) {
+		if (emu->agents[i]->path != NULL && !emu->agents[i]->registered)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Executable regular files in dir (symlinks followed), sorted. -1 on error. */
+static int
+list_extensions(const char *dir, char ***names, size_t *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct stat st;
+	int len;
+
+	if (d == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		len = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (len < 0 || (size_t)len >= sizeof(path) || stat(path, &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (access(path, X_OK) != 0) {
+			emu_warnx("ignoring '%s': not executable", path);
+			continue;
+		}
+		if (n == cap) {
+			char **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*nv));
+			if (nv == NULL)
+				break;
+			v = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[n] = strdup(de->d_name);
+		if (v[n] == NULL)
+			break;
+		n++;
+	}
+	len = errno;
+	(void)closedir(d);
+	if (len != 0) {
+		while (n > 0)
+			free(v[--n]);
+		free(v);
+		errno = len;
+		return -1;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*names = v;
+	*count = n;
+	return 0;
+}
+
+static int
+start_extensions(struct emu *emu)
+{
+	char **names = NULL;
+	char path[4096], msg[512];
+	size_t n = 0, i;
+	int rc = 0, len;
+
+	if (emu->opt.extensions_dir == NULL)
+		return 0;
+	if (list_extensions(emu->opt.extensions_dir, &names, &n) != 0) {
+		emu_warnx("cannot read --extensions '%s': %s", emu->opt.extensions_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (n > EMU_MAX_AGENTS) {
+		emu_msg(msg, sizeof(msg), "%zu extensions in '%s'; the limit is %d", n,
+		    emu->opt.extensions_dir, EMU_MAX_AGENTS);
+		init_fail(emu, "Extension.TooManyExtensions", msg, "error");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct agent *a;
+
+		len = snprintf(path, sizeof(path), "%s/%s", emu->opt.extensions_dir, names[i]);
+		a = len < 0 || (size_t)len >= sizeof(path) ? NULL : ext_agent_new(names[i], path);
+		if (a == NULL) {
+			rc = -1;
+			goto out;
+		}
+		emu->agents[emu->nagents++] = a;
+	}
+	for (i = 0; i < (size_t)emu->nagents && !emu->init_failed; i++) {
+		struct agent *a = emu->agents[i];
+		char *argv[2] = { a->path, NULL };
+		int err = proc_spawn(&a->proc, argv, emu->env_ext);
+		if (err != 0) {
+			a->state = AG_LAUNCH_ERROR;
+			emu_msg(msg, sizeof(msg), "fork/exec %s: %s", a->path, strerror(err));
+			ext_add_error(a, "platform", "Extension.LaunchError", msg);
+			init_fail(emu, "Extension.LaunchError", msg, "error");
+		}
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+init_begin(struct emu *emu)
+{
+	struct json_object *rec = json_object_new_object();
+	int bad = 0;
+
+	emu->t_init_start = emu_mono_ms();
+	emu->phase = PH_INIT_EXT;
+	rep_line(emu, "INIT_START Runtime Version: provided:emulator\tRuntime Version ARN: "
+	    "arn:aws:lambda:%s::runtime:emulator", emu->region);
+	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "runtimeVersion", json_object_new_string("provided:emulator"));
+	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn_name));
+	bad |= json_set(rec, "functionVersion", json_object_new_string("$LATEST"));
+	tel_emit_checked(emu->tel, "platform.initStart", rec, bad);
+	lifecycle_arm(emu, (double)emu->opt.init_timeout_ms);
+	if (start_extensions(emu) != 0)
+		return -1;
+	if (emu->phase == PH_INIT_EXT && all_external_registered(emu))
+		start_runtime(emu);
+	return 0;
+}
+
+void
+init_on_runtime_next(struct emu *emu)
+{
+	struct json_object *rec = json_object_new_object();
+	int bad = 0;
+
+	emu->registration_closed = 1;
+	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "status", json_object_new_string("success"));
+	tel_emit_checked(emu->tel, "platform.initRuntimeDone", rec, bad);
+	init_check_done(emu);
+}
+
+static void
+init_complete(struct emu *emu)
+{
+	char events[32];
+	int i;
+
+	emu->t_init_end = emu_mono_ms();
+	emu->init_status = "success";
+	lifecycle_disarm(emu);
+	for (i = 0; i < emu->nagents; i++) {
+		struct agent *a = emu->agents[i];
+		struct json_object *rec, *evs;
+		int bad = 0;
+
+		if (!a->registered)
+			continue;
+		ext_events_text(a->events, events, sizeof(events));
+		rep_line(emu, "EXTENSION\tName: %s\tState: Ready\tEvents: %s", a->name, events);
+		rec = json_object_new_object();
+		evs = json_object_new_array();
+		if (evs == NULL ||
+		    ((a->events & EMU_EV_INVOKE) &&
+		    json_object_array_add(evs, json_object_new_string("INVOKE")) != 0) ||
+		    ((a->events & EMU_EV_SHUTDOWN) &&
+		    json_object_array_add(evs, json_object_new_string("SHUTDOWN")) != 0))
+			bad = 1;
+		bad |= json_set(rec, "name", json_object_new_string(a->name));
+		bad |= json_set(rec, "state", json_object_new_string("Ready"));
+		bad |= json_set(rec, "events", evs);
+		tel_emit_checked(emu->tel, "platform.extension", rec, bad);
+	}
+	emit_init_report(emu, "success", NULL);
+	tel_close(emu->tel);
+	lifecycle_begin_invokes(emu);
+}
+
+void
+init_check_done(struct emu *emu)
+{
+	int i;
+
+	if (emu->phase != PH_INIT_RT || emu->rt.state != RT_READY)
+		return;
+	for (i = 0; i < emu->nagents; i++) {
+		if (emu->agents[i]->registered && emu->agents[i]->state != AG_READY)
+			return;
+	}
+	init_complete(emu);
+}
+
+void
+init_on_registered(struct emu *emu, struct agent *a)
+{
+	if (emu->phase == PH_INIT_EXT && a->path != NULL && all_external_registered(emu))
+		start_runtime(emu);
+}

@@ -1,0 +1,371 @@
+/* report.c -- platform lines on stdout, the final summary, the JSON report, the exit status. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "emu.h"
+#include "extapi.h"
+#include "httpd.h"
+#include "report.h"
+#include "telemetry.h"
+#include "util.h"
+
+void
+rep_line(const struct emu *emu, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (emu->opt.quiet)
+		return;
+	va_start(ap, fmt);
+	if (vfprintf(stdout, fmt, ap) < 0 || fputc('\n', stdout) == EOF)
+		clearerr(stdout);
+	va_end(ap);
+	if (fflush(stdout) != 0)
+		clearerr(stdout);
+}
+
+static long
+vm_hwm_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	FILE *f;
+	int n;
+
+	n = snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *end = NULL;
+		if (strncmp(line, "VmHWM:", 6) != 0)
+			continue;
+		errno = 0;
+		kb = strtol(line + 6, &end, 10);
+		if (errno != 0 || end == line + 6 || kb < 0)
+			kb = 0;
+		break;
+	}
+	(void)fclose(f);
+	return kb;
+}
+
+int
+rep_max_memory_mb(const struct emu *emu)
+{
+	long kb = 0;
+	int i;
+
+	if (emu->rt.proc.running)
+		kb += vm_hwm_kb(emu->rt.proc.pid);
+	for (i = 0; i < emu->nagents; i++) {
+		if (emu->agents[i]->proc.running)
+			kb += vm_hwm_kb(emu->agents[i]->proc.pid);
+	}
+	return kb < 1024 ? 1 : (int)((kb + 1023) / 1024);
+}
+
+int
+rep_agent_failed(const struct agent *a)
+{
+	const struct child *c = &a->proc;
+
+	if (a->nerrors > 0 || !a->registered)
+		return 1;
+	if (a->path == NULL)
+		return 0;	/* internal: no process of its own */
+	if (c->running || (c->killed && !c->kill_expected))
+		return 1;
+	if (c->killed && c->kill_expected)
+		return 0;
+	return c->exit_code != 0;
+}
+
+int
+rep_exit_status(const struct emu *emu)
+{
+	int i;
+
+	if (emu->init_failed || emu->interrupted || emu->shutdown_reason == NULL ||
+	    strcmp(emu->shutdown_reason, emu->opt.shutdown_reason) != 0)
+		return 1;
+	for (i = 0; i < emu->nagents; i++) {
+		if (rep_agent_failed(emu->agents[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+describe_exit(const struct emu *emu, const struct child *c, const struct agent *a, char *buf,
+    size_t bufsz)
+{
+	int n;
+
+	if (c->pid <= 0)
+		n = snprintf(buf, bufsz, "not started");
+	else if (c->running)
+		n = snprintf(buf, bufsz, "still running");
+	else if (c->killed && emu->interrupted)
+		n = snprintf(buf, bufsz, "SIGKILLed (the emulator was interrupted)");
+	else if (c->killed && c->kill_expected && a == NULL)
+		n = snprintf(buf, bufsz, "SIGKILLed (no extensions: the runtime gets 0 ms)");
+	else if (c->killed && c->kill_expected && !a->registered)
+		n = snprintf(buf, bufsz, "SIGKILLed (never registered)");
+	else if (c->killed && c->kill_expected)
+		n = snprintf(buf, bufsz, "SIGKILLed (not subscribed to SHUTDOWN, as Lambda does)");
+	else if (c->killed)
+		n = snprintf(buf, bufsz, "SIGKILLed (did not exit in time)");
+	else if (c->term_signal != 0)
+		n = snprintf(buf, bufsz, "ended by signal %d", c->term_signal);
+	else
+		n = snprintf(buf, bufsz, "exited %d", c->exit_code);
+	if (n < 0 || (size_t)n >= bufsz)
+		buf[0] = '\0';
+}
+
+static double
+init_ms(const struct emu *emu)
+{
+	double end = emu->t_init_end > 0 ? emu->t_init_end : emu_mono_ms();
+
+	return emu->t_init_start > 0 ? end - emu->t_init_start : 0;
+}
+
+static double
+shutdown_ms(const struct emu *emu)
+{
+	if (!emu->shutdown_started)
+		return 0;
+	return (emu->t_shut_end > 0 ? emu->t_shut_end : emu_mono_ms()) - emu->t_shut_start;
+}
+
+void
+rep_summary(const struct emu *emu)
+{
+	char a[32], b[32], what[128], events[32];
+	int i, status = rep_exit_status(emu);
+
+	if (emu->opt.quiet)
+		return;
+	rep_line(emu, "SUMMARY");
+	emu_fmt_ms(init_ms(emu), a, sizeof(a));
+	rep_line(emu, "  init:          %s ms (%s%s%s)", a, emu->init_status ? emu->init_status : "not done",
+	    emu->init_error ? ", " : "", emu->init_error ? emu->init_error : "");
+	for (i = 0; i < emu->ninvokes; i++) {
+		const struct invoke_rec *r = &emu->invokes[i];
+		emu_fmt_ms(r->runtime_ms, a, sizeof(a));
+		emu_fmt_ms(r->post_runtime_ms, b, sizeof(b));
+		rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, %s (%s)", i + 1, a, b,
+		    r->status, r->request_id);
+	}
+	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
+	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
+	    emu->shutdown_reason ? emu->shutdown_reason : "none");
+	for (i = 0; i < emu->nagents; i++) {
+		const struct agent *ag = emu->agents[i];
+		ext_events_text(ag->events, events, sizeof(events));
+		if (ag->path == NULL)
+			emu_msg(what, sizeof(what), "internal");
+		else
+			describe_exit(emu, &ag->proc, ag, what, sizeof(what));
+		rep_line(emu, "  extension %s: %s, events %s, %s%s%s", ag->name,
+		    ag->registered ? "registered" : "NOT registered", events, what,
+		    ag->nerrors > 0 ? ", error " : "", ag->nerrors > 0 ? ag->errors[0].type : "");
+	}
+	describe_exit(emu, &emu->rt.proc, NULL, what, sizeof(what));
+	rep_line(emu, "  runtime: %s", what);
+	rep_line(emu, "  result: %s (exit %d)%s", status == 0 ? "OK, Lambda would accept this run" :
+	    "FAILED", status, emu->interrupted ? " (interrupted)" : "");
+}
+
+static struct json_object *
+string_or_null(const char *s, int *bad)
+{
+	struct json_object *v;
+
+	if (s == NULL)
+		return NULL;
+	v = json_object_new_string(s);
+	if (v == NULL)
+		*bad = 1;
+	return v;
+}
+
+/* Adds key: val, where val NULL means JSON null (not an error). */
+static int
+set_nullable(struct json_object *o, const char *key, struct json_object *val)
+{
+	if (json_object_object_add(o, key, val) != 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_item(struct json_object *arr, struct json_object *item)
+{
+	if (item == NULL || json_object_array_add(arr, item) != 0) {
+		json_object_put(item);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+child_json(const struct child *c, struct json_object *o, int *bad)
+{
+	*bad |= set_nullable(o, "exit_code", !c->running && c->pid > 0 && c->term_signal == 0 ?
+	    json_object_new_int(c->exit_code) : NULL);
+	*bad |= set_nullable(o, "signal", c->term_signal != 0 ? json_object_new_int(c->term_signal) :
+	    NULL);
+	*bad |= json_set(o, "killed", json_object_new_boolean(c->killed));
+}
+
+static struct json_object *
+agent_json(const struct agent *a)
+{
+	struct json_object *o = json_object_new_object(), *errs = json_object_new_array();
+	struct json_object *evs = json_object_new_array();
+	int bad = o == NULL, i;
+
+	if (evs != NULL && (((a->events & EMU_EV_INVOKE) &&
+	    add_item(evs, json_object_new_string("INVOKE")) != 0) ||
+	    ((a->events & EMU_EV_SHUTDOWN) && add_item(evs, json_object_new_string("SHUTDOWN")) != 0)))
+		bad = 1;
+	for (i = 0; errs != NULL && i < a->nerrors; i++) {
+		struct json_object *e = json_object_new_object();
+		int ebad = 0;
+		ebad |= json_set(e, "source", json_object_new_string(a->errors[i].source));
+		ebad |= json_set(e, "type", json_object_new_string(a->errors[i].type));
+		ebad |= set_nullable(e, "message", string_or_null(a->errors[i].message, &ebad));
+		if (ebad) {
+			json_object_put(e);
+			bad = 1;
+		} else if (add_item(errs, e) != 0) {
+			bad = 1;
+		}
+	}
+	bad |= json_set(o, "name", json_object_new_string(a->name));
+	bad |= json_set(o, "internal", json_object_new_boolean(a->path == NULL));
+	bad |= json_set(o, "registered", json_object_new_boolean(a->registered));
+	bad |= json_set(o, "events", evs);
+	bad |= json_set(o, "state", json_object_new_string(ext_state_name(a->state)));
+	if (o != NULL)
+		child_json(&a->proc, o, &bad);
+	bad |= json_set(o, "kill_expected", json_object_new_boolean(a->proc.kill_expected));
+	bad |= json_set(o, "ok", json_object_new_boolean(!rep_agent_failed(a)));
+	bad |= json_set(o, "errors", errs);
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *
+invoke_json(const struct invoke_rec *r)
+{
+	struct json_object *o = json_object_new_object();
+	int bad = 0;
+
+	bad |= json_set(o, "request_id", json_object_new_string(r->request_id));
+	bad |= json_set(o, "runtime_ms", json_ms(r->runtime_ms));
+	bad |= json_set(o, "post_runtime_ms", json_ms(r->post_runtime_ms));
+	bad |= json_set(o, "duration_ms", json_ms(r->duration_ms));
+	bad |= json_set(o, "status", json_object_new_string(r->status));
+	bad |= json_set(o, "produced_bytes", json_object_new_int64((int64_t)r->produced_bytes));
+	bad |= json_set(o, "max_memory_used_mb", json_object_new_int(r->max_memory_mb));
+	if (o != NULL)
+		bad |= set_nullable(o, "response", string_or_null(r->response, &bad));
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *
+build_report(const struct emu *emu)
+{
+	struct json_object *o = json_object_new_object(), *inv = json_object_new_array();
+	struct json_object *exts = json_object_new_array(), *rt = json_object_new_object();
+	int bad = 0, i;
+
+	for (i = 0; inv != NULL && i < emu->ninvokes; i++)
+		bad |= add_item(inv, invoke_json(&emu->invokes[i]));
+	for (i = 0; exts != NULL && i < emu->nagents; i++)
+		bad |= add_item(exts, agent_json(emu->agents[i]));
+	if (rt != NULL)
+		child_json(&emu->rt.proc, rt, &bad);
+	bad |= json_set(o, "init_ms", json_ms(init_ms(emu)));
+	bad |= json_set(o, "init_status", json_object_new_string(emu->init_status ?
+	    emu->init_status : "incomplete"));
+	if (o != NULL) {
+		bad |= set_nullable(o, "init_error", string_or_null(emu->init_error, &bad));
+		bad |= set_nullable(o, "init_error_message", string_or_null(emu->init_error_msg, &bad));
+	}
+	bad |= json_set(o, "invokes", inv);
+	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));
+	if (o != NULL)
+		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shutdown_reason, &bad));
+	bad |= json_set(o, "extensions", exts);
+	bad |= json_set(o, "runtime", rt);
+	bad |= json_set(o, "telemetry", tel_stats_json(emu->tel));
+	bad |= json_set(o, "interrupted", json_object_new_boolean(emu->interrupted));
+	bad |= json_set(o, "exit_status", json_object_new_int(rep_exit_status(emu)));
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+rep_write_json(const struct emu *emu)
+{
+	struct json_object *root;
+	const char *text;
+	char *line;
+	size_t n;
+	int rc;
+
+	if (emu->opt.report_file == NULL)
+		return 0;
+	root = build_report(emu);
+	if (root == NULL) {
+		emu_warnx("out of memory while building the report");
+		return -1;
+	}
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = strlen(text);
+	line = malloc(n + 2);
+	if (line == NULL) {
+		json_object_put(root);
+		return -1;
+	}
+	memcpy(line, text, n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	rc = emu_write_file_atomic(emu->opt.report_file, line, n + 1);
+	free(line);
+	json_object_put(root);
+	if (rc != 0) {
+		emu_warnx("cannot write --report '%s': %s", emu->opt.report_file, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
