@@ -32,15 +32,15 @@ test)
 		echo "== $name"
 		build "$top/build-$name" "$@" || { status=1; echo "build failed: $name"; return; }
 		make -C "$top/build-$name" -j"$jobs" check >"$top/build-$name/check.out" 2>&1 || status=1
-		grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP)|^# (TOTAL|PASS|FAIL|ERROR|SKIP)' "$top/build-$name/check.out" | grep -v '^PASS' || true
-		grep -E '^# (TOTAL|PASS|FAIL|ERROR)' "$top/build-$name/check.out" | tr '\n' ' '; echo
+		grep -aE '^(PASS|FAIL|ERROR|XPASS|SKIP)|^# (TOTAL|PASS|FAIL|ERROR|SKIP)' "$top/build-$name/check.out" | grep -v '^PASS' || true
+		grep -aE '^# (TOTAL|PASS|FAIL|ERROR)' "$top/build-$name/check.out" | tr '\n' ' '; echo
 		logs="$logs $top/build-$name/test-suite.log"
 	}
 	# The static Lambda layers first: the packaging tests in every suite then check them.
 	echo "== static layers (x86_64, arm64)"
 	static_f=0
 	if sh "$top/packaging/lambda/build-layer.sh" >"$top/build-static.log" 2>&1; then
-		ls -l "$top"/build-static/*.zip 2>/dev/null | awk '{print "  " $NF ": " $5 " bytes"}'
+		for z in "$top"/build-static/*.zip; do stat -c '  %n: %s bytes' "$z"; done
 	else
 		tail -30 "$top/build-static.log"; echo "static build failed (full log: build-static.log)"
 		status=1; static_f=1

@@ -116,16 +116,16 @@ check "logged with the cause" grep -q 'level=error msg="Lambda event/next failed
 # Started under another name than its file's, the relay registers as an internal
 # extension, which may not subscribe to SHUTDOWN: the API answers 403.
 mv "$T/ext" "$T/ext.real"
-mkdir -p "$T/ext"
-printf '#!/bin/bash
-exec -a other-name %s "$@"
-' "$(readlink -f "$T/ext.real/pyroscope-lambda-extension")" \
-	>"$T/ext/pyroscope-lambda-extension"
+mkdir -p "$T/ext" "$T/alias"
+ln -s "$RELAY_BIN" "$T/alias/other-name"
+printf '#!/bin/sh\nexec %s %s/alias/other-name "$@"\n' \
+	"${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T/valgrind.log}" "$T" >"$T/ext/pyroscope-lambda-extension"
 chmod +x "$T/ext/pyroscope-lambda-extension"
 emulate regfail --invokes 1 --init-timeout-ms $((3000 * SLOW)) -- SAMPLE_UPLOADS=0
 check "register refused: logged with the API's answer" \
 	grep -q 'level=error msg="Cannot register with the Lambda Extensions API at 127.0.0.1:[0-9]*: register answered HTTP 403' "$T/regfail.err"
-check "and the extension exits 1" grep -q 'Extension.InvalidEventType' "$T/regfail.err"
+check "the API's reason is in the line" grep -q 'Extension.InvalidEventType' "$T/regfail.err"
+check "and the extension exits 1 (the platform fails the init)" grep -q 'NOT registered, events \[\], exited 1' <(ext_line regfail)
 rm -rf "$T/ext"
 mv "$T/ext.real" "$T/ext"
 
