@@ -13,12 +13,17 @@ SLOW=1
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/relay-test.XXXXXX")
 PIDS=""
+# alive: true while any started process still runs.
+alive() {
+	local p
+	for p in $PIDS; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
 cleanup() {
 	local p i
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		for p in $PIDS; do kill -0 "$p" 2>/dev/null && break; done
-		kill -0 "$p" 2>/dev/null || break
+		alive || break
 		sleep 0.1
 	done
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
