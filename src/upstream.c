@@ -38,15 +38,14 @@
 
 #include "log.h"
 #include "queue.h"
+#include "ratelog.h"
 #include "remote.h"
+#include "retry.h"
 #include "tls.h"
 #include "upstream.h"
 
 #define RESPONSE_MAX_BODY	(1 << 20)
 #define LOG_BODY_HEAD		256
-#define DROP_LOG_INTERVAL	1	/* seconds between two log lines for the same drop reason */
-#define BACKOFF_BASE_NS		(500LL * 1000 * 1000)
-#define BACKOFF_MAX_NS		(30LL * 1000 * 1000 * 1000)
 
 struct slot {
 	struct upstream			*up;		/* borrowed: owner */
@@ -57,11 +56,6 @@ struct slot {
 	int				 error;		/* evhttp_request_error + 1, or 0 */
 	bool				 stale;		/* replace conn before the next upload */
 	bool				 reused;	/* conn has completed an upload before */
-};
-
-struct drop_log {
-	time_t		last;
-	uint64_t	suppressed;
 };
 
 struct upstream {
@@ -78,8 +72,8 @@ struct upstream {
 	int				 nslots;
 	int				 busy;
 	struct timeval			 timeout;
-	struct drop_log			 drops[RELAY_OUTCOME_COUNT];
-	struct drop_log			 retry_log;
+	struct ratelog			 drops[RELAY_OUTCOME_COUNT];
+	struct ratelog			 retry_log;
 	bool				 paused;
 	void				(*idle_cb)(void *);
 	void				*idle_arg;
@@ -93,41 +87,13 @@ update_gauges(struct upstream *up)
 	up->stats->in_flight = (uint64_t)up->busy;
 }
 
-/*
- * Log at most once a second per kind of event: a flood of drops or retries
- * must not become a flood of lines. Suppressed lines are counted in the next.
- */
-static void __attribute__((format(printf, 4, 0)))
-vlog_limited(struct drop_log *dl, enum log_level level, const struct relay_req *rr,
-    const char *fmt, va_list ap)
-{
-	time_t now = time(NULL);
-	const struct log_field f[] = { { "path", rr->path } };
-	char msg[1024];
-
-	if (!log_enabled(level))
-		return;
-	if (now - dl->last < DROP_LOG_INTERVAL) {
-		dl->suppressed++;
-		return;
-	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (dl->suppressed > 0)
-		log_fields(level, f, 1, "%s (%llu more like this since the last report)",
-		    msg, (unsigned long long)dl->suppressed);
-	else
-		log_fields(level, f, 1, "%s", msg);
-	dl->last = now;
-	dl->suppressed = 0;
-}
-
 static void __attribute__((format(printf, 4, 5)))
 log_drop(struct upstream *up, enum relay_outcome why, const struct relay_req *rr, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog_limited(&up->drops[why], LOG_ERROR, rr, fmt, ap);
+	ratelog_vlog(&up->drops[why], LOG_ERROR, (&(struct log_field){ "path", rr->path }), 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -137,7 +103,7 @@ log_retry(struct upstream *up, const struct relay_req *rr, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog_limited(&up->retry_log, LOG_WARNING, rr, fmt, ap);
+	ratelog_vlog(&up->retry_log, LOG_WARNING, (&(struct log_field){ "path", rr->path }), 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -253,53 +219,6 @@ describe_answer(struct relay_req *rr, struct evhttp_request *req, char *buf, siz
 	snprintf(buf, size, "response not ok: status code: '%d'. body: '%s'", rr->status, head);
 }
 
-static bool
-retryable_status(int status)
-{
-	return status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501);
-}
-
-/* Retry-After as delta-seconds or an HTTP date; -1 when absent or unusable. */
-static int64_t
-retry_after_ns(struct evhttp_request *req)
-{
-	const char *v = req ? evhttp_find_header(evhttp_request_get_input_headers(req), "Retry-After") : NULL;
-	struct tm tm;
-	int64_t secs;
-	char *end;
-
-	if (v == NULL)
-		return -1;
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		secs = strtoll(v, &end, 10);
-		if (errno != 0 || *end != '\0')
-			return -1;
-	} else {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		if (end == NULL || *end != '\0')
-			return -1;
-		secs = (int64_t)(timegm(&tm) - time(NULL));
-		if (secs < 0)
-			secs = 0;
-	}
-	return secs > 86400 ? -1 : secs * 1000000000;
-}
-
-/* Exponential backoff with jitter: a random point in the upper half of base * 2^(n-1). */
-static int64_t
-backoff_ns(int attempts)
-{
-	int64_t d = BACKOFF_BASE_NS;
-
-	for (int i = 1; i < attempts && d < BACKOFF_MAX_NS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_NS)
-		d = BACKOFF_MAX_NS;
-	return d / 2 + (int64_t)((double)random() / RAND_MAX * (double)(d / 2));
-}
-
 /*
  * The upload failed with `why`; decide between a retry and a drop. Returns
  * true when rr went back to the queue.
@@ -313,11 +232,12 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	if (fresh_now && !rr->fresh_retry) {
 		rr->fresh_retry = true;
 		delay = 0;
-	} else if ((rr->status <= 0 || retryable_status(rr->status)) &&
+	} else if ((rr->status <= 0 || retry_status_retryable(rr->status)) &&
 	    rr->attempts < up->cfg->retry_max_attempts) {
-		delay = retry_after_ns(req);
+		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
-			delay = backoff_ns(rr->attempts);
+			delay = retry_backoff_ns(rr->attempts, (double)random() / RAND_MAX);
 	} else {
 		return false;
 	}
