@@ -2,7 +2,7 @@
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
 set -eu
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
-libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2"
+libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -31,7 +31,10 @@ header() {
 n=0
 while :; do
 	# The long poll: the sandbox may be frozen for a while, so the bound is generous.
-	if ! curl -sS -m 3600 -D "$work/headers" -o "$work/event" "$api/invocation/next"; then
+	# In the background and waited for: a SIGTERM at shutdown interrupts `wait` (not a
+	# foreground command), so the trap runs and the scratch folder is removed.
+	curl -sS -m 3600 -D "$work/headers" -o "$work/event" "$api/invocation/next" &
+	if ! wait $!; then
 		echo "sample-function: the Runtime API is gone; exiting" >&2
 		exit 0
 	fi

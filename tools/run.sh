@@ -45,7 +45,7 @@ test)
 		tail -30 "$top/build-static.log"; echo "static build failed (full log: build-static.log)"
 		status=1; static_f=1
 	fi
-	run_suite plain
+	run_suite plain --with-systemdsystemunitdir=/usr/lib/systemd/system
 	run_suite sanitizers --enable-asan --enable-ubsan
 	run_suite valgrind --enable-valgrind
 	echo "== distcheck"
