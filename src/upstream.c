@@ -40,6 +40,7 @@
 #include "queue.h"
 #include "ratelog.h"
 #include "remote.h"
+#include "resolver.h"
 #include "retry.h"
 #include "tls.h"
 #include "upstream.h"
@@ -64,6 +65,7 @@ struct upstream {
 	struct chain			*chain;		/* borrowed */
 	struct relay_stats		*stats;		/* borrowed */
 	struct evdns_base		*dns;		/* owned */
+	struct resolver			*resolver;	/* owned: the remote's cached address */
 	SSL_CTX				*ssl_ctx;	/* owned; NULL for http:// */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
@@ -144,12 +146,13 @@ connect_new(struct upstream *up)
 			return NULL;
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev, r->host,
-		    (unsigned short)r->port);
+		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev,
+		    resolver_address(up->resolver), (unsigned short)r->port);
 		if (conn == NULL)
 			bufferevent_free(bev);
 	} else {
-		conn = evhttp_connection_base_new(up->base, up->dns, r->host, (unsigned short)r->port);
+		conn = evhttp_connection_base_new(up->base, up->dns, resolver_address(up->resolver),
+		    (unsigned short)r->port);
 	}
 	if (conn == NULL)
 		return NULL;
@@ -285,6 +288,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		}
 	} else {
 		s->stale = true;
+		resolver_forget(up->resolver);	/* the address may have moved: look it up again */
 		describe_failure(s, saved_errno, why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
@@ -578,6 +582,11 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct c
 		if (up->slots[i].timer == NULL)
 			goto fail;
 	}
+	if (cfg->unsendable == NULL) {
+		up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
+		if (up->resolver == NULL)
+			goto fail;
+	}
 	if (cfg->unsendable == NULL && cfg->remote.https) {
 		up->ssl_ctx = tls_client_ctx_new(reterr);
 		if (up->ssl_ctx == NULL)
@@ -621,6 +630,7 @@ upstream_free(struct upstream *up)
 		event_free(up->kick);
 	if (up->retry_timer != NULL)
 		event_free(up->retry_timer);
+	resolver_free(up->resolver);
 	if (up->dns != NULL)
 		evdns_base_free(up->dns, 0);
 	SSL_CTX_free(up->ssl_ctx);

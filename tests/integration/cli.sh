@@ -47,4 +47,7 @@ cfg "PYROSCOPE_REMOTE_ADDRESS=https://user:hunter2@bad host"
 check "a password in a bad remote address is not printed" eval "! grep -q hunter2 '$T/out'"
 cfg PYROSCOPE_SELF_PROFILING=true
 check "self-profiling: warning, still OK" sh -c 'grep -q "^warning: PYROSCOPE_SELF_PROFILING" "$1" && grep -qx "configuration OK" "$1"' sh "$T/out"
+env -i PATH="$PATH" PYROSCOPE_LISTEN_ADDRESS=127.0.0.1:0 "$RELAY_BIN" 2>"$T/nolambda"
+is "$?" 1 "no dev mode and no AWS_LAMBDA_RUNTIME_API: exit 1"
+check "with a clear message" grep -q 'Cannot start as a Lambda extension: AWS_LAMBDA_RUNTIME_API is not set; exiting (set PYROSCOPE_DEV_MODE=true to run as a local relay)' "$T/nolambda"
 done_testing
