@@ -33,6 +33,7 @@ const crypto = require('crypto');
 const { createRequire } = require('module');
 
 const need = createRequire(path.join(process.env.NPM_DIR || process.cwd(), 'package.json'));
+const { parseHead, parseName } = require('./sinkfiles');
 const sha256 = b => crypto.createHash('sha256').update(b).digest('hex');
 const tagsOf = s => Object.fromEntries((s || '').split(',').filter(Boolean).map(kv => {
 	const i = kv.indexOf('=');
@@ -208,27 +209,6 @@ function run() {
 }
 
 // --- verify ---------------------------------------------------------------------------------
-function parseHead(file) {
-	const lines = fs.readFileSync(file, 'latin1').split('\n').filter(l => l !== '');
-	const sp = lines[0].indexOf(' ');
-	const headers = [];
-	for (const l of lines.slice(1)) {
-		const i = l.indexOf(':');
-		headers.push([l.slice(0, i).toLowerCase(), l.slice(i + 1).replace(/^ /, '')]);
-	}
-	return { method: lines[0].slice(0, sp), target: lines[0].slice(sp + 1),
-		all: n => headers.filter(h => h[0] === n).map(h => h[1]),
-		get: n => (headers.find(h => h[0] === n) || [])[1] };
-}
-
-function parseName(name) {
-	const m = /^([^{]*)\{(.*)\}$/.exec(name || '');
-	if (!m) return { app: name, labels: {} };
-	const labels = {};
-	for (const kv of m[2].split(',')) { const i = kv.indexOf('='); if (i > 0) labels[kv.slice(0, i)] = kv.slice(i + 1); }
-	return { app: m[1], labels };
-}
-
 function verify() {
 	const { Profile } = need('pprof-format');
 	const env = process.env;
