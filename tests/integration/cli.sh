@@ -8,6 +8,7 @@ cfg() { env -i PATH="$PATH" "$@" ${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T
 
 check "--version prints the name and version" sh -c '"$1" --version | grep -Eq "^pyroscope-lambda-extension [0-9]+\.[0-9]+"' sh "$RELAY_BIN"
 check "--help lists --check-config" sh -c '"$1" --help | grep -q -- "--check-config"' sh "$RELAY_BIN"
+check "--help names the flush strategy variable" sh -c '"$1" --help | grep -q PYROSCOPE_FLUSH_STRATEGY' sh "$RELAY_BIN"
 "$RELAY_BIN" --bogus >/dev/null 2>"$T/err"; is "$?" 2 "unknown option: exit 2"
 check "unknown option is named" grep -q "unknown option '--bogus'" "$T/err"
 
