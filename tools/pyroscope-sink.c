@@ -33,6 +33,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "request.h"
+
 #define SINK_MAX_HEADERS (1024L * 1024L)
 #define SINK_FIELD_MAX 512
 
@@ -227,20 +229,6 @@ static int parse_args(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-static const char *method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "UNKNOWN";
-	}
-}
-
 static int hex_value(char c)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -359,7 +347,7 @@ static int store_head(const char *dir, unsigned long n, struct evhttp_request *r
 
 	if (head == NULL)
 		return errf("out of memory");
-	rc = evbuffer_add_printf(head, "%s %s\n", method_name(evhttp_request_get_command(req)),
+	rc = evbuffer_add_printf(head, "%s %s\n", relay_req_method_name(evhttp_request_get_command(req)),
 	    evhttp_request_get_uri(req)) < 0 ? -1 : 0;
 	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
 		if (rc == 0 && evbuffer_add_printf(head, "%s: %s\n", h->key, h->value) < 0)
@@ -394,7 +382,7 @@ static void log_request(unsigned long n, struct evhttp_request *req, size_t byte
 	if (!query_param(query, "format", format, sizeof(format)))
 		memcpy(format, f, strlen(f) + 1);
 	printf("sink: #%lu %s %s app=%s format=%s bytes=%zu status=%d\n", n,
-	    method_name(evhttp_request_get_command(req)), path, app, format,
+	    relay_req_method_name(evhttp_request_get_command(req)), path, app, format,
 	    bytes, ans->status);
 	if (fflush(stdout) != 0)
 		clearerr(stdout);

@@ -39,6 +39,24 @@ tap_ok(int cond, const char *file, int line, const char *desc)
 		printf("#   got:  %lld\n#   want: %lld\n", g_, w_);		\
 } while (0)
 
+/* Copy s into buf for a TAP description: printable ASCII as is, other bytes as \xNN. */
+static inline const char *
+tap_escaped(const char *s, char *buf, size_t size)
+{
+	size_t w = 0;
+
+	for (; *s != '\0' && w + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[w++] = (char)c;
+		else
+			w += (size_t)snprintf(buf + w, size - w, "\\x%02x", c);
+	}
+	buf[w] = '\0';
+	return buf;
+}
+
 /* Print the plan and return the process exit status. */
 static int
 done_testing(void)

@@ -87,24 +87,6 @@ static const struct inject_case cases[] = {
 	{ "app{a=1}.x=2}", NULL },
 };
 
-/* Copy s into buf for a TAP description: printable ASCII as is, other bytes as \xNN. */
-static const char *
-escaped(const char *s, char *buf, size_t size)
-{
-	size_t w = 0;
-
-	for (; *s != '\0' && w + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[w++] = (char)c;
-		else
-			w += (size_t)snprintf(buf + w, size - w, "\\x%02x", c);
-	}
-	buf[w] = '\0';
-	return buf;
-}
-
 static void
 test_cases(void)
 {
@@ -116,7 +98,7 @@ test_cases(void)
 		char *got = NULL;
 		int rc = flameql_inject_session(c->name, ID, &got);
 
-		escaped(c->name, esc, sizeof(esc));
+		tap_escaped(c->name, esc, sizeof(esc));
 		snprintf(desc, sizeof(desc), "'%s' returns %d", esc, c->want != NULL ? 1 : 0);
 		is_int(rc, c->want != NULL ? 1 : 0, desc);
 		snprintf(desc, sizeof(desc), "'%s' result", esc);

@@ -59,24 +59,6 @@ static const struct str_case secret_cases[] = {
 	{ "X-Api-Keys", false }, { "Auth", false }, { "", false },
 };
 
-/* Copy s into buf for a TAP description: printable ASCII as is, other bytes as \xNN. */
-static const char *
-escaped(const char *s, char *buf, size_t size)
-{
-	size_t w = 0;
-
-	for (; *s != '\0' && w + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[w++] = (char)c;
-		else
-			w += (size_t)snprintf(buf + w, size - w, "\\x%02x", c);
-	}
-	buf[w] = '\0';
-	return buf;
-}
-
 static void
 run(const char *what, bool (*fn)(const char *), const struct str_case *cases, size_t n)
 {
@@ -85,7 +67,7 @@ run(const char *what, bool (*fn)(const char *), const struct str_case *cases, si
 
 	for (i = 0; i < n; i++) {
 		snprintf(desc, sizeof(desc), "%s('%s') is %s", what,
-		    escaped(cases[i].in, esc, sizeof(esc)), cases[i].want ? "true" : "false");
+		    tap_escaped(cases[i].in, esc, sizeof(esc)), cases[i].want ? "true" : "false");
 		is_int(fn(cases[i].in), cases[i].want, desc);
 	}
 	snprintf(desc, sizeof(desc), "%s(NULL) is false", what);

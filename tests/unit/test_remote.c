@@ -171,24 +171,6 @@ static const struct join_case join_cases[] = {
 	{ NULL, "/x", "/x" },
 };
 
-/* Copy s into buf for a TAP description: printable ASCII as is, other bytes as \xNN. */
-static const char *
-escaped(const char *s, char *buf, size_t size)
-{
-	size_t w = 0;
-
-	for (; *s != '\0' && w + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[w++] = (char)c;
-		else
-			w += (size_t)snprintf(buf + w, size - w, "\\x%02x", c);
-	}
-	buf[w] = '\0';
-	return buf;
-}
-
 static void
 check_field(const char *got, const char *want, const char *in, const char *field)
 {
@@ -243,7 +225,7 @@ test_parse_errors(void)
 		int rc = remote_url_parse(c->in, &u, &err);
 		const char *e = err != NULL ? err : "";
 
-		escaped(c->in, esc, sizeof(esc));
+		tap_escaped(c->in, esc, sizeof(esc));
 		snprintf(desc, sizeof(desc), "'%s' is refused with -EINVAL", esc);
 		is_int(rc, -EINVAL, desc);
 		snprintf(desc, sizeof(desc), "'%s' message", esc);

@@ -459,7 +459,7 @@ lifecycle_interrupt(struct emu *emu, int sig)
 }
 
 void
-lifecycle_free(struct emu *emu)
+lifecycle_abort_polls(struct emu *emu)
 {
 	int i;
 
@@ -470,6 +470,16 @@ lifecycle_free(struct emu *emu)
 		if (emu->agents[i]->next_req != NULL)
 			http_reply_abort(emu->agents[i]->next_req);
 		emu->agents[i]->next_req = NULL;
+	}
+}
+
+void
+lifecycle_free(struct emu *emu)
+{
+	int i;
+
+	lifecycle_abort_polls(emu);
+	for (i = 0; i < emu->nagents; i++) {
 		ext_agent_free(emu->agents[i]);
 		emu->agents[i] = NULL;
 	}

@@ -31,6 +31,8 @@ void	lifecycle_arm(struct emu *emu, double ms);
 void	lifecycle_disarm(struct emu *emu);
 /* Emits a still-pending platform.runtimeDone now, or cancels it (emit 0). */
 void	lifecycle_settle_runtime_done(struct emu *emu, int emit);
+/* Answers every parked event/next and invocation/next long poll with an abort. */
+void	lifecycle_abort_polls(struct emu *emu);
 /* Releases everything the lifecycle holds (timers, parked requests). */
 void	lifecycle_free(struct emu *emu);
 

@@ -56,8 +56,6 @@ terminal(enum agent_state st)
 static void
 finish(struct emu *emu)
 {
-	int i;
-
 	if (emu->phase == PH_DONE)
 		return;
 	if (emu->t_shut_end <= 0)
@@ -65,14 +63,7 @@ finish(struct emu *emu)
 	emu->phase = PH_DONE;
 	lifecycle_disarm(emu);
 	/* Long polls that will never get an event are answered while the loop still runs. */
-	if (emu->rt.next_req != NULL)
-		http_reply_abort(emu->rt.next_req);
-	emu->rt.next_req = NULL;
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->next_req != NULL)
-			http_reply_abort(emu->agents[i]->next_req);
-		emu->agents[i]->next_req = NULL;
-	}
+	lifecycle_abort_polls(emu);
 	lifecycle_settle_runtime_done(emu, 0);
 	/* Leaders are gone; their process groups may not be. Lambda tears all down. */
 	proc_kill_groups(emu);
