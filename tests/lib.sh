@@ -165,3 +165,18 @@ free_port() {
 	rm -f "$f"
 	echo "$port"
 }
+
+# test_ca CN: a throwaway certificate authority in $T/ca.pem and $T/ca.key (openssl CLI).
+test_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
+		-out "$T/ca.pem" -days 2 -subj "/CN=$1" 2>/dev/null
+}
+
+# test_cert NAME SAN: $T/NAME.key and $T/NAME.pem for SAN (e.g. IP:127.0.0.1), signed by test_ca's CA.
+test_cert() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/$1.key" \
+		-out "$T/$1.csr" -subj "/CN=$1" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$2" >"$T/$1.ext" &&
+	openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+		-out "$T/$1.pem" -days 2 -extfile "$T/$1.ext" 2>/dev/null
+}

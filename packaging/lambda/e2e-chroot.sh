@@ -69,13 +69,7 @@ check "layer unpacked into ROOT/opt" unzip -q "$LAYER" -d "$ROOT/opt"
 is "$(stat -c %a "$ROOT$EXT" 2>/dev/null)" 755 "the extension is at $EXT, mode 0755"
 
 # The test CA at the Amazon Linux path; the sink's certificate for 127.0.0.1.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
-	-out "$T/ca.pem" -days 2 -subj /CN=e2e-chroot-ca 2>/dev/null &&
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/srv.key" \
-	-out "$T/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/srv.ext" &&
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-	-out "$T/srv.pem" -days 2 -extfile "$T/srv.ext" 2>/dev/null
+test_ca e2e-chroot-ca && test_cert srv IP:127.0.0.1
 check "test CA and a certificate for 127.0.0.1 made with the openssl CLI" test -s "$T/srv.pem"
 cp "$T/ca.pem" "$ROOT$CA_PATH"
 

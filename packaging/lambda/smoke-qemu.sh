@@ -75,13 +75,7 @@ round_trip() {
 start_sink plain
 round_trip plain http
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
-	-out "$T/ca.pem" -days 2 -subj /CN=arm64-smoke-ca 2>/dev/null &&
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/srv.key" \
-	-out "$T/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/srv.ext" &&
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-	-out "$T/srv.pem" -days 2 -extfile "$T/srv.ext" 2>/dev/null
+test_ca arm64-smoke-ca && test_cert srv IP:127.0.0.1
 check "test CA and server certificate made" test -s "$T/srv.pem"
 start_sink tls --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
 round_trip tls https SSL_CERT_FILE="$T/ca.pem"

@@ -4,17 +4,9 @@
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-pki() {	# pki NAME SAN: a key and a certificate for SAN, signed by the test CA
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/$1.key" \
-		-out "$T/$1.csr" -subj "/CN=$1" 2>/dev/null &&
-	printf 'subjectAltName=%s\n' "$2" >"$T/$1.ext" &&
-	openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-		-out "$T/$1.pem" -days 2 -extfile "$T/$1.ext" 2>/dev/null
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca.key" \
-	-out "$T/ca.pem" -days 2 -subj /CN=relay-test-ca 2>/dev/null
-check "test CA made with the openssl CLI" pki good 'DNS:localhost,IP:127.0.0.1'
-check "certificate for another host made" pki wrong 'DNS:wrong.example'
+test_ca relay-test-ca
+check "test CA and a certificate made with the openssl CLI" test_cert good 'DNS:localhost,IP:127.0.0.1'
+check "certificate for another host made" test_cert wrong 'DNS:wrong.example'
 
 post() { curl -s -o /dev/null -w '%{http_code}' --data-binary "$1" "http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu&n=$2"; }
 
