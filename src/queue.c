@@ -38,20 +38,23 @@ queue_init(struct relay_queue *q, uint64_t max_count, uint64_t max_bytes)
 int
 queue_push(struct relay_queue *q, struct relay_req *rr, struct relay_req_list *evicted)
 {
-	rr->cost = queue_cost(rr);
-	if (rr->cost > q->max_bytes)
+	uint64_t cost = queue_cost(rr);
+
+	/* rr->cost is set only once charged: a refused request must release nothing. */
+	if (cost > q->max_bytes)
 		return -E2BIG;
-	while (q->count > 0 && (q->count + 1 > q->max_count || q->bytes + rr->cost > q->max_bytes)) {
+	while (q->count > 0 && (q->count + 1 > q->max_count || q->bytes + cost > q->max_bytes)) {
 		struct relay_req *old = queue_pop(q);	/* TAILQ macros evaluate arguments twice */
 
 		queue_release(q, old);
 		TAILQ_INSERT_TAIL(evicted, old, link);
 	}
-	if (q->bytes + rr->cost > q->max_bytes)
+	if (q->bytes + cost > q->max_bytes)
 		return -ENOSPC;
 	TAILQ_INSERT_TAIL(&q->items, rr, link);
 	q->count++;
-	q->bytes += rr->cost;
+	q->bytes += cost;
+	rr->cost = cost;
 	return 0;
 }
 

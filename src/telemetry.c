@@ -27,11 +27,11 @@ struct telemetry {
 };
 
 static const char *
-record_string(json_object *record, const char *key)
+record_string(json_object *obj, const char *key)
 {
 	json_object *v = NULL;
 
-	if (!json_object_object_get_ex(record, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -43,14 +43,12 @@ dispatch_events(struct telemetry *t, json_object *events)
 	size_t n = json_object_array_length(events);
 
 	for (size_t i = 0; i < n; i++) {
-		json_object *ev = json_object_array_get_idx(events, i), *type = NULL, *record = NULL;
-		const char *name, *id;
+		json_object *ev = json_object_array_get_idx(events, i), *record = NULL;
+		const char *name = record_string(ev, "type"), *id;
 
-		if (!json_object_object_get_ex(ev, "type", &type) ||
-		    !json_object_object_get_ex(ev, "record", &record) ||
+		if (name == NULL || !json_object_object_get_ex(ev, "record", &record) ||
 		    !json_object_is_type(record, json_type_object))
 			continue;
-		name = json_object_get_string(type);
 		id = record_string(record, "requestId");
 		if (id == NULL)
 			continue;

@@ -117,6 +117,7 @@ upstream_finish(struct upstream *up, struct relay_req *rr, enum relay_outcome ou
 		queue_release(&up->queue, rr);
 	rr->outcome = outcome;
 	stats_finished(up->stats, rr);
+	update_gauges(up);	/* the counters and gauges add up at every moment */
 	chain_done(up->chain, rr);
 	relay_req_free(rr);
 }
@@ -297,6 +298,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		}
 	}
 	s->error = 0;
+	update_gauges(up);
 	kick(up);
 }
 
@@ -517,6 +519,7 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		log_drop(up, RELAY_DROPPED_QUEUE_FULL, rr,
 		    "Request queue is full with uploads in flight; dropping the new profile");
 		upstream_finish(up, rr, RELAY_DROPPED_QUEUE_FULL);
+		kick(up);
 		return 0;
 	}
 	update_gauges(up);

@@ -92,6 +92,7 @@ main(void)
 	big = make(13, 11 * 1024);
 	is_int(queue_push(&q, big, &ev), -E2BIG, "a body larger than the budget is refused");
 	is_int(q.count, 2, "refusal changes nothing");
+	is_int(big->cost, 0, "a request refused as too large carries no charge to release");
 	relay_req_free(big);
 
 	/* In-flight bodies stay charged: with one 4 KiB upload in flight, two more do not fit. */
@@ -100,6 +101,20 @@ main(void)
 	queue_push(&q, make(14, 4096), &ev);
 	is_int(drain_count(&ev), 1, "the in-flight body counts: the waiting one makes room");
 	is_int(q.count, 1, "one waiting");
+	{
+		/* Both in flight, nothing waiting to evict: a third is refused and charges nothing. */
+		struct relay_req *r2 = queue_take(&q, relay_now_ns(), &(int64_t){ 0 }), *r3 = make(15, 4096);
+		uint64_t before = q.bytes;
+
+		is_int(queue_push(&q, r3, &ev), -ENOSPC, "no room while uploads are in flight: refused");
+		is_int(r3->cost, 0, "the refused request carries no charge to release");
+		is_int(q.bytes, before, "refusal changes no byte count");
+		relay_req_free(r3);
+		queue_release(&q, r2);
+		relay_req_free(r2);
+		queue_push(&q, make(16, 4096), &ev);
+		is_int(q.count, 1, "once an upload ends, the next fits again");
+	}
 	queue_release(&q, rr);
 	relay_req_free(rr);
 
