@@ -37,14 +37,22 @@ ascii_lower(char c)
 	return c;
 }
 
-/* Locale-independent ASCII case-insensitive string equality. */
+/* Locale-independent ASCII case-insensitive equality of a[0..n) and the string b. */
+static bool
+ascii_case_equal_n(const char *a, size_t n, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < n && b[i] != '\0'; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
+	return i == n && b[i] == '\0';
+}
+
 static bool
 ascii_case_equal(const char *a, const char *b)
 {
-	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (ascii_lower(*a) != ascii_lower(*b))
-			return false;
-	return *a == *b;
+	return ascii_case_equal_n(a, strlen(a), b);
 }
 
 static bool
@@ -100,6 +108,25 @@ bool
 hdr_is_hop_by_hop(const char *name)
 {
 	return in_list(name, hop_by_hop, NELEM(hop_by_hop));
+}
+
+bool
+hdr_list_names(const char *list, const char *name)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t len, end;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, ",");
+		for (end = len; end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\t'); end--)
+			;
+		if (end > 0 && ascii_case_equal_n(p, end, name))
+			return true;
+		p += len;
+	}
+	return false;
 }
 
 bool

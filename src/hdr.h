@@ -14,6 +14,8 @@ bool	hdr_value_valid(const char *value);
  * Transfer-Encoding, Upgrade, Expect. Case-insensitive.
  */
 bool	hdr_is_hop_by_hop(const char *name);
+/* The comma-separated list (a Connection header's value) names this header. Case-insensitive. */
+bool	hdr_list_names(const char *list, const char *name);
 /* What only the relay itself sets: hop-by-hop names plus Host and Content-Length. */
 bool	hdr_is_relay_owned(const char *name);
 /* Values never to be logged: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Amz-Security-Token, X-Api-Key. */

@@ -71,6 +71,8 @@ relay_req_set_header(struct relay_req *rr, const char *name, const char *value)
 int
 relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value)
 {
+	if (!hdr_name_valid(name) || !hdr_value_valid(value))
+		return -EINVAL;
 	if (hdr_is_relay_owned(name))
 		return 0;
 	return evhttp_add_header(&rr->headers, name, value) == 0 ? 0 : -EINVAL;

@@ -22,6 +22,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "hdr.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -50,6 +51,9 @@ split_target(const char *uri, char **ret_path, char **ret_query)
 	}
 	if (*p != '/' && *p != '?' && *p != '\0')
 		return -EINVAL;
+	for (q = uri; *q != '\0'; q++)	/* no controls, spaces or DEL: nothing to smuggle upstream */
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+			return -EINVAL;
 	end = p + strcspn(p, "#");	/* a fragment is never part of a request */
 	q = memchr(p, '?', (size_t)(end - p));
 	*ret_path = (*p == '/') ? strndup(p, (size_t)((q ? q : end) - p)) : strdup("/");
@@ -90,14 +94,20 @@ reply_accepted(struct evhttp_request *req, const char *path, const char *ctype)
 		evbuffer_free(body);
 }
 
+/* The client's end-to-end headers: not those its Connection header names (hop-by-hop). */
 static int
 copy_headers(struct relay_req *rr, struct evhttp_request *req)
 {
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *connection = evhttp_find_header(in, "Connection");
 	const struct evkeyval *h;
 
-	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+	TAILQ_FOREACH(h, in, next) {
+		if (connection != NULL && hdr_list_names(connection, h->key))
+			continue;
 		if (relay_req_copy_client_header(rr, h->key, h->value) < 0)
 			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -170,14 +180,14 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	rr->path = path;
 	rr->query = query;
-	evbuffer_add_buffer(rr->body, evhttp_request_get_input_buffer(req));
-	rr->body_len = evbuffer_get_length(rr->body);
-	stats_received(srv->stats, rr);
-	if (copy_headers(rr, req) < 0) {
-		upstream_finish(srv->up, rr, RELAY_DROPPED_INTERNAL);
+	if (copy_headers(rr, req) < 0) {	/* malformed: refused, never accepted */
+		relay_req_free(rr);
 		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
 		return;
 	}
+	evbuffer_add_buffer(rr->body, evhttp_request_get_input_buffer(req));
+	rr->body_len = evbuffer_get_length(rr->body);
+	stats_received(srv->stats, rr);
 	if (chain_run(srv->chain, rr) != RELAY_NEXT) {
 		upstream_finish(srv->up, rr, RELAY_DROPPED_INTERNAL);
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);

@@ -18,13 +18,26 @@ check "headers over the limit refused (got $code)" test "$code" -ge 400 -o "$cod
 printf 'NOT A REQUEST\r\n\r\n' >"$T/garbage"
 status=$(send_raw "$T/garbage")
 check "malformed request: 400 or closed (got '$status')" test "${status#HTTP/1.1 400}" != "$status" -o -z "$status"
+# Bytes that a lenient server further on could read as a header split: refused, never relayed.
+raw() { printf "$1 HTTP/1.1\r\nHost: 127.0.0.1\r\n$2Content-Length: 3\r\n\r\na 1" >"$T/raw"; send_raw "$T/raw"; }
+is "$(raw 'POST /ingest?name=app.cpu&a=1\rX-Evil:\t1' '')" "HTTP/1.1 400 Bad Request" "a CR in the request target: 400"
+is "$(raw 'POST /ingest?name=app.cpu&a=\x7f' '')" "HTTP/1.1 400 Bad Request" "a DEL in the request target: 400"
+is "$(raw 'POST /ingest?name=app.cpu' 'X-Bad: a\r b\r\n')" "HTTP/1.1 400 Bad Request" "a bare CR in a header value: 400"
+is "$(raw 'POST /ingest?name=app.cpu' 'X-Bad(: 1\r\n')" "HTTP/1.1 400 Bad Request" "a header name that is not a token: 400"
 head -c 60000 /dev/urandom >"$T/60k"
 is "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/60k" "$URL")" 200 "body under the limit still accepted"
 wait_until 10 test -f "$T/up/req-001.head"
 is "$(count_requests up)" 1 "only the accepted upload went upstream"
 is "$(sha "$T/up/req-001.body")" "$(sha "$T/60k")" "and it is byte-exact"
+# Headers that the client's Connection header names are hop-by-hop: not forwarded.
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: 1' -H 'X-End: 2' \
+	--data-binary 'a 1' "$URL")" 200 "an upload with Connection: keep-alive, X-Hop accepted"
+wait_until 10 test -f "$T/up/req-002.head"
+check "the header Connection names is not forwarded" sh -c '! grep -qi "^X-Hop:" "$1"' sh "$T/up/req-002.head"
+check "other headers are" grep -qi '^X-End: 2' "$T/up/req-002.head"
 stop_relay
 is "$RELAY_STATUS" 0 "exit 0"
+check "refused requests were never counted as received" grep -q 'received=2 delivered=2 dropped=0' "$T/relay.log"
 
 # Queue of 2, one worker, a slow remote: the oldest queued profiles make room.
 start_sink slow --delay-ms $((800 * SLOW))

@@ -82,5 +82,11 @@ main(void)
 	run("hdr_is_hop_by_hop", hdr_is_hop_by_hop, hop_cases, NELEM(hop_cases));
 	run("hdr_is_relay_owned", hdr_is_relay_owned, owned_cases, NELEM(owned_cases));
 	run("hdr_is_secret", hdr_is_secret, secret_cases, NELEM(secret_cases));
+	ok(hdr_list_names("keep-alive, X-Hop", "x-hop"), "Connection list: a later token, any case");
+	ok(hdr_list_names(" X-Hop ,close", "X-Hop"), "Connection list: spaces around a token");
+	ok(hdr_list_names("a,,\tX-Hop\t", "X-Hop"), "Connection list: empty elements and tabs");
+	ok(!hdr_list_names("X-Hop2, X-Ho", "X-Hop"), "Connection list: no prefix or longer match");
+	ok(!hdr_list_names("", "X-Hop"), "Connection list: empty names nothing");
+	ok(!hdr_list_names(" , ", "X-Hop"), "Connection list: only separators names nothing");
 	return done_testing();
 }
