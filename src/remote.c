@@ -270,6 +270,10 @@ remote_url_parse(const char *s, struct remote_url *ret, char **reterr)
 		if (*p == '@')
 			at = p;			/* the last '@' ends the userinfo, as in Go */
 	auth = rest;
+	/* "u:pa@ss/wo@h": a '/' in the password; the "host" and path would hold parts of it. */
+	if (at != NULL && !may_echo)
+		return reject(reterr, "'@' both in the userinfo and after the host (not shown); "
+		    "percent-encode '@', '/', '?' and '#' in the userinfo");
 	if (at != NULL) {
 		rc = parse_userinfo(rest, (size_t)(at - rest), &u, reterr);
 		if (rc < 0)
