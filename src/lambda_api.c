@@ -460,20 +460,20 @@ lambda_api_wait(struct lambda_api *api, int timeout_ms, struct lambda_result *re
 	return 0;
 }
 
-void
+bool
 lambda_api_free(struct lambda_api *api)
 {
 	struct command c = { .cmd = LAMBDA_CMD_QUIT };
 
 	if (api == NULL)
-		return;
+		return false;
 	if (api->res_event != NULL)
 		event_free(api->res_event);
 	if (api->thread_started) {
 		if (api->busy_next) {
 			/* Blocked in a long poll that nothing can cut short: let it end with the process. */
 			pthread_detach(api->thread);
-			return;
+			return true;
 		}
 		send_command(api, &c);
 		pthread_join(api->thread, NULL);
@@ -487,4 +487,5 @@ lambda_api_free(struct lambda_api *api)
 	if (api->curl != NULL)
 		curl_easy_cleanup(api->curl);
 	free(api);
+	return false;
 }

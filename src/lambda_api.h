@@ -57,8 +57,9 @@ void	lambda_api_report_error(struct lambda_api *api, bool init, const char *type
 int	lambda_api_wait(struct lambda_api *api, int timeout_ms, struct lambda_result *ret);
 /*
  * Stop the thread and free everything. A thread still blocked in event/next
- * cannot be interrupted: it is left to end with the process.
+ * cannot be interrupted: it is left to end with the process, and true is
+ * returned: libcurl is still in use (no curl_global_cleanup()).
  */
-void	lambda_api_free(struct lambda_api *api);
+bool	lambda_api_free(struct lambda_api *api);
 
 #endif

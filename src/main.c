@@ -38,6 +38,7 @@ struct daemon {
 	struct event		*sig_usr1;
 	struct event		*drain_deadline;
 	int			 stopping;
+	bool			 curl_in_use;	/* the API thread outlives teardown */
 };
 
 static const char usage_text[] =
@@ -152,6 +153,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	if (upstream_pending(d->up) > 0)
 		log_info("Draining %zu pending profiles for at most %lld ms", upstream_pending(d->up),
 		    (long long)(d->cfg.timeout_ns / 1000000));
+	upstream_resume(d->up);	/* paused between Lambda invokes: the drain must send */
 	evtimer_add(d->drain_deadline, &tv);
 	upstream_on_idle(d->up, on_idle, d);
 }
@@ -291,7 +293,7 @@ static void
 teardown(struct daemon *d)
 {
 	lambda_ext_free(d->lx);
-	lambda_api_free(d->api);
+	d->curl_in_use = lambda_api_free(d->api);
 	free(d->api_error);
 	telemetry_free(d->telemetry);
 	server_free(d->srv);
@@ -354,7 +356,7 @@ main(int argc, char **argv)
 	}
 	status = run(&d);
 	teardown(&d);
-	if (lambda)
+	if (lambda && !d.curl_in_use)
 		curl_global_cleanup();
 	return status;
 }

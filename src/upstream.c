@@ -46,6 +46,7 @@
 #include "upstream.h"
 
 #define RESPONSE_MAX_BODY	(1 << 20)
+#define RESPONSE_MAX_HEADERS	(64 << 10)	/* a remote that streams headers is cut off */
 #define LOG_BODY_HEAD		256
 
 struct slot {
@@ -159,6 +160,7 @@ connect_new(struct upstream *up)
 		return NULL;
 	evhttp_connection_set_timeout_tv(conn, &up->timeout);
 	evhttp_connection_set_max_body_size(conn, RESPONSE_MAX_BODY);
+	evhttp_connection_set_max_headers_size(conn, RESPONSE_MAX_HEADERS);
 	evhttp_connection_set_retries(conn, 0);
 	return conn;
 }
