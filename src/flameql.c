@@ -22,9 +22,10 @@ struct span {
 struct label {
 	struct span	 key;
 	struct span	 value;
+	size_t		 seq;		/* order of appearance: the last one of a key wins */
 };
 
-/* The result of ParseKey: the app name plus a label map with unique keys. */
+/* The result of ParseKey: the app name plus labels (unique keys after unique_labels()). */
 struct key {
 	struct span	 app;
 	struct label	*labels;	/* owned; room for every '=' plus one */
@@ -80,6 +81,17 @@ label_cmp(const void *a, const void *b)
 	return span_cmp(((const struct label *)a)->key, ((const struct label *)b)->key);
 }
 
+static int
+label_seq_cmp(const void *a, const void *b)
+{
+	const struct label *x = a, *y = b;
+	int c = label_cmp(x, y);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* flameql tag keys: [A-Za-z0-9_]+. */
 static bool
 key_char(char c)
@@ -108,25 +120,33 @@ all_chars(struct span s, bool (*allowed)(char))
 	return true;
 }
 
-/* labels[key] = value, Go map style: "__name__" is the app name, the last value wins. */
+/* labels[key] = value, Go map style: "__name__" is the app name; unique_labels() keeps the last value. */
 static void
 set_label(struct key *k, struct span key, struct span value)
 {
-	size_t i;
-
 	if (span_is(key, NAME_KEY)) {
 		k->app = value;
 		return;
 	}
-	for (i = 0; i < k->n; i++) {
-		if (span_cmp(k->labels[i].key, key) == 0) {
-			k->labels[i].value = value;
-			return;
-		}
-	}
 	k->labels[k->n].key = key;
 	k->labels[k->n].value = value;
+	k->labels[k->n].seq = k->n;
 	k->n++;
+}
+
+/* Sorted by key, one label per key (its last value): n log n, whatever a client sends. */
+static void
+unique_labels(struct key *k)
+{
+	size_t i, w = 0;
+
+	qsort(k->labels, k->n, sizeof(k->labels[0]), label_seq_cmp);
+	for (i = 0; i < k->n; i++) {
+		if (i + 1 < k->n && label_cmp(&k->labels[i], &k->labels[i + 1]) == 0)
+			continue;	/* a later value of the same key follows */
+		k->labels[w++] = k->labels[i];
+	}
+	k->n = w;
 }
 
 /*
@@ -234,6 +254,7 @@ flameql_inject_session(const char *name, const char *session_id, char **ret_name
 		return -ENOMEM;
 	if (parse_key(name, &k) < 0)
 		goto out;
+	unique_labels(&k);
 	for (i = 0; i < k.n; i++)
 		if (span_cmp(k.labels[i].key, session) == 0)
 			goto out;
