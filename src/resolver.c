@@ -116,7 +116,12 @@ resolver_free(struct resolver *r)
 	if (r == NULL)
 		return;
 	if (r->pending != NULL)
-		evdns_getaddrinfo_cancel(r->pending);	/* calls back with EVUTIL_EAI_CANCEL */
+		/*
+		 * The EVUTIL_EAI_CANCEL callback is deferred to the loop. This is called
+		 * only at teardown, once the loop has ended for good, and evdns_base_free()
+		 * follows: the callback never runs on the freed resolver.
+		 */
+		evdns_getaddrinfo_cancel(r->pending);
 	free(r->host);
 	free(r);
 }

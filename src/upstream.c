@@ -414,7 +414,11 @@ start(struct slot *s, struct relay_req *rr)
 	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s://%s%s",
 	    up->cfg->remote.https ? "https" : "http", up->cfg->remote.authority, uri);
 	if (evhttp_make_request(s->conn, req, rr->method, uri) != 0 && s->rr == rr) {
-		/* The connection could not even start; it disposed of req. */
+		/*
+		 * The connection could not even start. libevent 2.1 freed req, except
+		 * after a failed socket setup, where it cannot be told apart from the
+		 * freed case: a rare leak is taken over a possible double free.
+		 */
 		s->req = NULL;
 		s->stale = true;
 		complete(s, NULL, errno);
