@@ -170,7 +170,7 @@ else
 		PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$emu_port" SAMPLE_RELAY_PORT="$emu_port" \
 		SAMPLE_UPLOADS=$EMU_UPLOADS SAMPLE_COUNT_FILE="$T/emu.count" \
 		timeout 120 "$EMULATOR_BIN" --listen 127.0.0.1:0 --extensions "$T/ext" \
-		--function "bash $TOP_SRCDIR/tools/lambda-sample-function.sh" --report "$T/emu.json" \
+		--function "bash $(printf '%q' "$TOP_SRCDIR/tools/lambda-sample-function.sh")" --report "$T/emu.json" \
 		--invokes $EMU_INVOKES --gap-ms 50 --init-timeout-ms 10000 --timeout-ms 3000 \
 		>"$T/emu.out" 2>"$T/emu.err"
 	emu_status=$?

@@ -246,6 +246,47 @@ if between "$sd" 900 1800; then ok "the kill comes at the 1000 ms deadline ($sd 
 check "the kill is logged" grep -q "extension 'ext-hang' did not exit by the shutdown deadline" "$T/hang.err"
 check "summary says it was killed" grep -q "extension ext-hang: .*SIGKILLed (did not exit in time)" "$T/hang.out"
 
+# ---- internal extensions only: the Shutdown phase is 500 ms, all of it the runtime's ----
+# The runtime registers an internal extension, parks its next, and ignores SIGTERM.
+cat >"$T/internal-fn.sh" <<'EOF'
+api="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
+id=$(curl -sS -m 10 -D - -o /dev/null -X POST -H 'Lambda-Extension-Name: internal-probe' \
+	-d '{"events":[]}' "$api/register" | awk 'tolower($1) == "lambda-extension-identifier:" { print $2 }' | tr -d '\r')
+curl -sS -m 60 -o /dev/null -H "Lambda-Extension-Identifier: $id" "$api/event/next" &
+EOF
+printf '%s\n' "$FUNCTION" >>"$T/internal-fn.sh"
+exts
+emu internal --function "trap '' TERM; exec bash $(printf '%q' "$T/internal-fn.sh")" --invokes 1 --gap-ms 0
+status_is 0 internal "a run with an internal extension only exits 0"
+is "$(extval internal-probe internal "$T/internal.json")" true "report: the internal extension is listed"
+sd=$(jval shutdown_ms "$T/internal.json")
+if between "$sd" 480 1800; then ok "internal extension only: the runtime gets 500 ms, then SIGKILL ($sd ms)"; else not_ok "internal extension only: the runtime gets 500 ms"; diag "shutdown_ms=$sd"; fi
+check "summary: the runtime was SIGKILLed at the end of its share" grep -q "runtime: SIGKILLed (did not exit in time)" "$T/internal.out"
+
+# ---- processes that left their process group end with the run ----
+# The function starts a background loop in a session of its own (setsid).
+if command -v setsid >/dev/null 2>&1; then
+	cat >"$T/setsid-fn.sh" <<'EOF'
+setsid sh -c 'echo $$ >"$STRAY_PID_FILE"; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+EOF
+	printf '%s\n' "$FUNCTION" >>"$T/setsid-fn.sh"
+	exts "ext-a"
+	STRAY_PID_FILE=$T/stray.pid emu setsid --function "bash $(printf '%q' "$T/setsid-fn.sh")" --invokes 2 --gap-ms 100
+	status_is 0 setsid "a run whose function leaves a setsid loop behind exits 0"
+	stray=$(cat "$T/stray.pid" 2>/dev/null)
+	if [ -n "$stray" ]; then
+		PIDS="$PIDS $stray"
+		if wait_until 10 sh -c '! kill -0 "$1"' sh "$stray"; then ok "the setsid loop ($stray) is gone after the run"; else not_ok "the setsid loop is gone after the run"; diag "pid $stray still exists"; fi
+	else
+		not_ok "the setsid loop is gone after the run"; diag "the loop never wrote its pid"
+	fi
+	check "the kill is logged with a count" grep -Eq 'killed [1-9][0-9]* process\(es\) that left their process group' "$T/setsid.err"
+else
+	ok "# SKIP setsid is not installed"
+	ok "# SKIP setsid is not installed"
+	ok "# SKIP setsid is not installed"
+fi
+
 # ---- init limit ----
 exts "ext-never:NEVER_REGISTER=1"
 start=$SECONDS

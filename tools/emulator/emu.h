@@ -20,6 +20,7 @@ struct telemetry;
 #define EMU_MAX_ERRORS	8		/* errors kept per extension */
 #define EMU_MAX_PAYLOAD	6291556L	/* response limit: 6 MiB + 100, as the RIE */
 #define EMU_ACCOUNT_ID	"012345678912"
+#define EMU_MAX_STRAYS	64		/* strays told apart; more are still killed */
 
 /* Event subscriptions (register body). */
 #define EMU_EV_INVOKE	1u
@@ -55,6 +56,14 @@ struct child {
 	int	 killed;	/* the emulator sent SIGKILL */
 	int	 kill_expected;	/* ...because Lambda does so (no SHUTDOWN subscription) */
 	double	 exited_at;	/* monotonic ms */
+};
+
+/* Children that left their process group, SIGKILLed at the end of the run. */
+struct strays {
+	pid_t	 pid[EMU_MAX_STRAYS];	/* distinct ones killed so far */
+	int	 n;
+	int	 killed;		/* count; past the table, once per sighting */
+	int	 unlisted;		/* /proc could not be read: no more sweeps */
 };
 
 struct agent_error {
@@ -155,6 +164,7 @@ struct emu {
 	int		 interrupted;
 	int		 exit_status;
 	double		 done_at;
+	struct strays	 strays;
 };
 
 #endif

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -279,6 +280,11 @@ proc_kill(struct child *c, int expected)
 	proc_signal(c, SIGKILL);
 }
 
+/*
+ * Processes that left their process group (setsid, setpgid) are not frozen:
+ * only a cgroup freezer could reach them. proc_kill_strays ends them at the
+ * end of the run.
+ */
 void
 proc_freeze(struct emu *emu, int freeze)
 {
@@ -350,6 +356,96 @@ proc_kill_groups(struct emu *emu)
 	kill_group(emu->rt.proc.pid);
 	for (i = 0; i < emu->nagents; i++)
 		kill_group(emu->agents[i]->proc.pid);
+}
+
+/* 1 if pgrp is the process group of a supervised leader. */
+static int
+supervised_group(const struct emu *emu, pid_t pgrp)
+{
+	int i;
+
+	if (pgrp > 0 && pgrp == emu->rt.proc.pid)
+		return 1;
+	for (i = 0; i < emu->nagents; i++) {
+		if (pgrp > 0 && pgrp == emu->agents[i]->proc.pid)
+			return 1;
+	}
+	return 0;
+}
+
+/* State, parent and process group from /proc/PID/stat. 0, or -1 (gone or unreadable). */
+static int
+read_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgrp)
+{
+	char path[64], buf[512], *p;
+	long pp, pg;
+	size_t n;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	(void)fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold ')': the fields follow the last one. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %c %ld %ld", state, &pp, &pg) != 3)
+		return -1;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return 0;
+}
+
+static void
+note_stray(struct strays *s, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->pid[i] == pid)
+			return;
+	}
+	if (s->n < EMU_MAX_STRAYS)
+		s->pid[s->n++] = pid;
+	s->killed++;
+}
+
+/* SIGKILL to pid if it is a live child; counted when outside the supervised groups. */
+static void
+kill_child(struct emu *emu, pid_t pid, pid_t self)
+{
+	pid_t ppid, pgrp;
+	char state;
+
+	if (read_stat(pid, &state, &ppid, &pgrp) != 0 || ppid != self || state == 'Z' ||
+	    state == 'X')
+		return;
+	/* A failure (gone, or EPERM after a set-user-ID exec) shows in proc_children_left. */
+	if (kill(pid, SIGKILL) == 0 && !supervised_group(emu, pgrp))
+		note_stray(&emu->strays, pid);
+}
+
+int
+proc_kill_strays(struct emu *emu)
+{
+	pid_t self = getpid();
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (pid > 0 && end != de->d_name && *end == '\0')
+			kill_child(emu, (pid_t)pid, self);
+	}
+	(void)closedir(d);
+	return 0;
 }
 
 int

@@ -23,6 +23,12 @@ void	proc_freeze(struct emu *emu, int freeze);
 void	proc_reap(struct emu *emu);
 /* SIGKILL to every process group ever started (stragglers after their leader). */
 void	proc_kill_groups(struct emu *emu);
+/*
+ * SIGKILL to every live child of the emulator. Those outside the supervised
+ * process groups (orphans adopted as subreaper) are counted in emu->strays.
+ * 0, or -1 with errno when /proc cannot be read.
+ */
+int	proc_kill_strays(struct emu *emu);
 /* 1 while any supervised leader is running. */
 int	proc_any_running(const struct emu *emu);
 /* 1 while the emulator has any child process at all (not reaped). */

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,31 +20,59 @@
 #include "telemetry.h"
 #include "util.h"
 
-#define RUNTIME_SHARE_MS	300L	/* AWS reserves up to 300 ms for the runtime */
+/* lambda-api.md A.6: the runtime's share, and the window with internal extensions only. */
+#define RUNTIME_SHARE_MS	300L	/* AWS reserves up to 300 ms for the runtime... */
+#define INTERNAL_SHARE_MS	500L	/* ...500 ms with a registered internal extension */
 #define REAP_WAIT_MS		2000.0	/* after SIGKILL at the deadline (maxProcessExitWait) */
 #define INTERRUPT_WAIT_MS	1000.0
-#define FINAL_WAIT_MS		1000.0	/* stragglers of the process groups */
+#define FINAL_WAIT_MS		1000.0	/* children left once the run is over */
 #define FINAL_POLL_MS		20.0
 
 static void stage_extensions(struct emu *emu);
 
-static long
-runtime_share_ms(const struct emu *emu)
-{
-	return emu->opt.shutdown_ms / 2 < RUNTIME_SHARE_MS ? emu->opt.shutdown_ms / 2 :
-	    RUNTIME_SHARE_MS;
-}
-
+/* 1 if an internal (internal 1) or external (internal 0) extension registered. */
 static int
-any_registered(const struct emu *emu)
+any_registered(const struct emu *emu, int internal)
 {
 	int i;
 
 	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->registered)
+		const struct agent *a = emu->agents[i];
+		if (a->registered && (a->path == NULL) == internal)
 			return 1;
 	}
 	return 0;
+}
+
+static long
+min_long(long a, long b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * The whole Shutdown phase: --shutdown-ms (2,000 ms) with external extensions,
+ * 500 ms with internal ones only, 0 ms with none.
+ */
+static long
+window_ms(const struct emu *emu)
+{
+	if (any_registered(emu, 0))
+		return emu->opt.shutdown_ms;
+	if (any_registered(emu, 1))
+		return min_long(emu->opt.shutdown_ms, INTERNAL_SHARE_MS);
+	return 0;
+}
+
+/* The runtime's share; without external extensions it is the whole window. */
+static long
+runtime_share_ms(const struct emu *emu)
+{
+	long share = any_registered(emu, 1) ? INTERNAL_SHARE_MS : RUNTIME_SHARE_MS;
+
+	if (!any_registered(emu, 0))
+		return window_ms(emu);
+	return min_long(emu->opt.shutdown_ms / 2, share);
 }
 
 static int
@@ -91,14 +120,14 @@ shutdown_begin(struct emu *emu, const char *reason)
 	tel_pause(emu->tel, 0);
 	now = emu_mono_ms();
 	emu->t_shut_start = now;
-	emu->shut_deadline = now + (double)emu->opt.shutdown_ms;
-	emu->shut_deadline_epoch_ms = emu_epoch_ms() + emu->opt.shutdown_ms;
+	emu->shut_deadline = now + (double)window_ms(emu);
+	emu->shut_deadline_epoch_ms = emu_epoch_ms() + window_ms(emu);
 	emu->phase = PH_SHUTDOWN_RT;
 	if (!emu->rt.proc.running) {
 		stage_extensions(emu);
 		return;
 	}
-	if (!any_registered(emu)) {
+	if (!any_registered(emu, 0) && !any_registered(emu, 1)) {
 		/* No extensions: Lambda gives the runtime 0 ms. */
 		proc_kill(&emu->rt.proc, 1);
 		stage_extensions(emu);
@@ -159,7 +188,10 @@ shutdown_on_child_exit(struct emu *emu, struct agent *a)
 		/*
 		 * The runtime's share is reserved even when it exits early, so
 		 * extensions see the deadline AWS advertises (about 1.7 s of 2 s).
+		 * Without external extensions nobody is left to wait for.
 		 */
+		if (a == NULL && !any_registered(emu, 0))
+			stage_extensions(emu);
 		break;
 	case PH_SHUTDOWN_EXT:
 	case PH_REAP:
@@ -177,11 +209,12 @@ deadline(struct emu *emu)
 	int i;
 
 	emu->t_shut_end = emu_mono_ms();
-	if (emu->rt.proc.running)
+	/* Those killed already (at the end of their share) are only not reaped yet. */
+	if (emu->rt.proc.running && !emu->rt.proc.killed)
 		proc_kill(&emu->rt.proc, 0);
 	for (i = 0; i < emu->nagents; i++) {
 		struct agent *a = emu->agents[i];
-		if (!a->proc.running)
+		if (!a->proc.running || a->proc.killed)
 			continue;
 		emu_warnx("extension '%s' did not exit by the shutdown deadline: SIGKILL", a->name);
 		proc_kill(&a->proc, 0);
@@ -190,6 +223,47 @@ deadline(struct emu *emu)
 	}
 	emu->phase = PH_REAP;
 	lifecycle_arm(emu, REAP_WAIT_MS);
+}
+
+/*
+ * Kills every child left, including those that left their process group:
+ * Lambda tears the whole sandbox down. Orphans reach us (the subreaper) as
+ * their parents die, so this runs on every tick until no child is left.
+ */
+static void
+sweep(struct emu *emu)
+{
+	if (emu->strays.unlisted || proc_kill_strays(emu) == 0)
+		return;
+	emu->strays.unlisted = 1;
+	emu_warnx("cannot list child processes in /proc (%s): processes that left their "
+	    "process group may outlive the run", strerror(errno));
+}
+
+static void
+stop_loop(struct emu *emu)
+{
+	if (emu->strays.killed > 0)
+		emu_warnx("killed %d process(es) that left their process group",
+		    emu->strays.killed);
+	if (event_base_loopexit(emu->base, NULL) != 0)
+		emu_warnx("cannot stop the event loop");
+}
+
+/* After finish: wait (bounded) until every child is reaped. */
+static void
+done_tick(struct emu *emu)
+{
+	sweep(emu);
+	if (!proc_children_left()) {
+		stop_loop(emu);
+	} else if (emu_mono_ms() - emu->done_at > FINAL_WAIT_MS) {
+		emu_warnx("some child processes did not end within %.0f ms of SIGKILL; leaving them",
+		    FINAL_WAIT_MS);
+		stop_loop(emu);
+	} else {
+		lifecycle_arm(emu, FINAL_POLL_MS);
+	}
 }
 
 void
@@ -207,12 +281,7 @@ shutdown_on_timer(struct emu *emu)
 		finish(emu);
 		break;
 	case PH_DONE:
-		if (!proc_children_left() || emu_mono_ms() - emu->done_at > FINAL_WAIT_MS) {
-			if (event_base_loopexit(emu->base, NULL) != 0)
-				emu_warnx("cannot stop the event loop");
-		} else {
-			lifecycle_arm(emu, FINAL_POLL_MS);
-		}
+		done_tick(emu);
 		break;
 	default:
 		break;
@@ -225,8 +294,8 @@ shutdown_interrupt(struct emu *emu)
 	int i;
 
 	if (emu->phase == PH_DONE) {
-		if (event_base_loopexit(emu->base, NULL) != 0)
-			emu_warnx("cannot stop the event loop");
+		sweep(emu);
+		stop_loop(emu);
 		return;
 	}
 	if (emu->interrupted > 0) {
