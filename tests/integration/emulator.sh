@@ -32,6 +32,7 @@ curl -sS -m 10 -D "$dir/$name.reghead" -o "$dir/$name.regbody" -X POST \
 	-H "Lambda-Extension-Name: $name" -d "{\"events\":[$EVENTS]}" "$api/register" || exit 1
 id=$(awk 'tolower($1) == "lambda-extension-identifier:" { print $2 }' "$dir/$name.reghead" | tr -d '\r')
 [ -n "$id" ] || exit 1
+echo "$$ $id" >>"$dir/$name.launches"
 if [ -n "$INIT_ERROR" ]; then
 	curl -sS -m 10 -o "$dir/$name.errbody" -X POST -H "Lambda-Extension-Identifier: $id" \
 		-H "Lambda-Extension-Function-Error-Type: $INIT_ERROR" \
@@ -39,6 +40,7 @@ if [ -n "$INIT_ERROR" ]; then
 	exit 1
 fi
 if [ "$TELEMETRY" = 1 ]; then
+	rm -f "$dir/$name.tport"
 	"$SINK_BIN" --listen 127.0.0.1:0 --port-file "$dir/$name.tport" --dir "$dir/$name.tel" --quiet \
 		2>/dev/null &
 	for _ in $(seq 200); do [ -s "$dir/$name.tport" ] && break; sleep 0.05; done
@@ -287,19 +289,22 @@ else
 	ok "# SKIP setsid is not installed"
 fi
 
-# ---- init limit ----
+# ---- init limit; the retry in the next invoke, under the function timeout, fails too ----
 exts "ext-never:NEVER_REGISTER=1"
 start=$SECONDS
-emu inittimeout --function "$FUNCTION" --init-timeout-ms 500
+emu inittimeout --function "$FUNCTION" --init-timeout-ms 500 --invokes 1 --timeout-ms 700
 status_is 1 inittimeout "init timeout: exit 1"
 is "$(jval init_error "$T/inittimeout.json")" Sandbox.Timedout "init timeout: reported as Sandbox.Timedout"
 check "init timeout: INIT_REPORT with Status: timeout" grep -qP '^INIT_REPORT Init Duration: [0-9.]+ ms\tPhase: init\tStatus: timeout\tError Type: Sandbox.Timedout$' "$T/inittimeout.out"
-check "init timeout: no runtime, no invoke" sh -c '! grep -q "^START" "$1" && grep -q "runtime: not started" "$1"' sh "$T/inittimeout.out"
+check "the retry in invoke 1: INIT_REPORT with Phase: invoke, bounded by the function timeout" grep -qP '^INIT_REPORT Init Duration: (69[0-9]|[7-9][0-9]{2}|[0-9]{4,})\.[0-9]+ ms\tPhase: invoke\tStatus: timeout\tError Type: Sandbox.Timedout$' "$T/inittimeout.out"
+is "$(jval status "$T/inittimeout.json") $(jval reinit "$T/inittimeout.json") $(jvals init_status "$T/inittimeout.json" | tail -1)" "timeout true timeout" "report: the invoke that retried init timed out"
+is "$(jval resets "$T/inittimeout.json") $(jvals environment "$T/inittimeout.json" | tr '\n' ' ')" "2 1 2 " "report: 2 resets, the extension started in 2 environments"
+check "init timeout: the runtime never started" grep -q "runtime: not started" "$T/inittimeout.out"
 check "init timeout: ends promptly" test $((SECONDS - start)) -lt $((10 * SLOW))
 
 # ---- init failures reported by or seen on extensions ----
 exts "ext-bad:INIT_ERROR=Extension.ConfigInvalid"
-emu initerror --function "$FUNCTION"
+emu initerror --function "$FUNCTION" --invokes 1
 status_is 1 initerror "init/error: exit 1"
 is "$(jval init_error "$T/initerror.json")" Extension.InitError "init/error fails init (Extension.InitError)"
 is "$(cat "$FAKE_DIR/ext-bad.errbody")" '{"status":"OK"}' "init/error answers 202 {\"status\":\"OK\"}"
@@ -307,18 +312,90 @@ is "$(extval ext-bad type "$T/initerror.json")" Extension.ConfigInvalid "the rep
 exts
 printf '#!/bin/sh\nexit 0\n' >"$T/ext/ext-crash"
 chmod +x "$T/ext/ext-crash"
-emu crash --function "$FUNCTION"
+emu crash --function "$FUNCTION" --invokes 1
 status_is 1 crash "an extension exiting 0 during init: exit 1"
 is "$(jval init_error "$T/crash.json")" Extension.Crash "it is an Extension.Crash"
 
 # ---- function timeout: reset with reason timeout ----
 exts "ext-a"
-emu fntimeout --function "$STUCK_FUNCTION" --timeout-ms 500
+emu fntimeout --function "$STUCK_FUNCTION" --timeout-ms 500 --invokes 1
 status_is 1 fntimeout "function timeout: exit 1"
 is "$(events ext-a)" "INVOKE SHUTDOWN " "function timeout: INVOKE, then SHUTDOWN"
 check "function timeout: SHUTDOWN reason is timeout" grep -q '"shutdownReason":"timeout"' "$FAKE_DIR/ext-a.events"
 is "$(jval status "$T/fntimeout.json") $(jval shutdown_reason "$T/fntimeout.json")" "timeout timeout" "report: invoke status timeout, shutdown reason timeout"
 check "function timeout: the Task timed out line" grep -q 'Task timed out after 0.50 seconds' "$T/fntimeout.out"
+
+# ---- resets: the sandbox is re-initialised for the next invoke ----
+# A runtime that counts its invokes in $FN_DIR, which a reset leaves alone (as /tmp): it
+# sleeps past the timeout on invoke SLEEP_ON; with FAIL_FIRST_INIT its first start exits
+# before calling next. Every start appends its pid to $FN_DIR/starts.
+cat >"$T/reset-fn.sh" <<'EOF'
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+dir=${FN_DIR:?}
+echo $$ >>"$dir/starts"
+if [ -n "${FAIL_FIRST_INIT:-}" ] && [ ! -e "$dir/failed-once" ]; then : >"$dir/failed-once"; exit 3; fi
+while :; do
+	curl -sS -m 120 -D "$dir/head" -o /dev/null "$api/invocation/next" || exit 0
+	id=$(awk 'tolower($1) == "lambda-runtime-aws-request-id:" { print $2 }' "$dir/head" | tr -d '\r')
+	echo "$id" >>"$dir/invokes"
+	if [ "$(wc -l <"$dir/invokes")" = "${SLEEP_ON:-0}" ]; then sleep 60; fi
+	curl -sS -m 10 -o /dev/null -X POST -d '"ok"' "$api/invocation/$id/response" || exit 0
+done
+EOF
+# launches NAME: how many times the extension registered; distinct NAME FIELD: distinct
+# pids (1) or identifiers (2) among them.
+launches() { grep -c . "$FAKE_DIR/$1.launches"; }
+distinct() { awk -v f="$2" '{ print $f }' "$FAKE_DIR/$1.launches" | sort -u | grep -c .; }
+# reasons NAME: the shutdownReason of every SHUTDOWN the extension saw.
+reasons() { sed -n 's/.*"shutdownReason":"\([a-z]*\)".*/\1/p' "$FAKE_DIR/$1.events" | tr '\n' ' '; }
+
+# An invoke timeout: the invoke after it re-runs init with new processes.
+exts "ext-a:TELEMETRY=1"
+mkdir -p "$T/fn-reset"
+emu reset --function "FN_DIR=$T/fn-reset SLEEP_ON=2 exec bash $(printf '%q' "$T/reset-fn.sh")" \
+	--invokes 3 --gap-ms 100 --timeout-ms $((4000 * SLOW))
+status_is 1 reset "a run with a reset: exit 1"
+is "$(jvals status "$T/reset.json" | head -3 | tr '\n' ' ')" "success timeout success " \
+	"invokes: success, timeout, then success again"
+is "$(jvals reinit "$T/reset.json" | tr '\n' ' ')" "false false true " "only the invoke after the timeout starts with a re-init"
+is "$(jval resets "$T/reset.json")" 1 "report: 1 reset"
+is "$(launches ext-a) $(distinct ext-a 1) $(distinct ext-a 2)" "2 2 2" \
+	"the extension was launched twice: two processes, two identifiers"
+is "$(grep -c . "$T/fn-reset/starts")" 2 "the runtime was started twice"
+is "$(events ext-a)" "INVOKE INVOKE SHUTDOWN INVOKE SHUTDOWN " "events: the reset's SHUTDOWN, then a new life"
+is "$(reasons ext-a)" "timeout spindown " "SHUTDOWN reasons: timeout at the reset, spindown at the end"
+left=$(grep -m1 '"SHUTDOWN"' "$FAKE_DIR/ext-a.events" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p')
+left=$((left))
+if between "$left" 1000 1800; then ok "the reset's SHUTDOWN has the real window ($left ms left)"; else not_ok "the reset's SHUTDOWN has the real window"; diag "deadline - now = $left"; fi
+is "$(jvals environment "$T/reset.json" | tr '\n' ' ')" "1 2 " "report: both lives of the extension are listed, by environment"
+is "$(jvals ok "$T/reset.json" | tr '\n' ' ')" "true true " "report: each life of the extension ended cleanly"
+rinit=$(jvals init_ms "$T/reset.json" | sed -n 4p)
+if ge "$rinit" 1 && grep -qP '^  invoke 3 .* success .*, after a re-init of [0-9.]+ ms \(success\)$' "$T/reset.out"; then
+	ok "the re-init's duration is reported ($rinit ms)"
+else
+	not_ok "the re-init's duration is reported"; diag "init_ms: $(jvals init_ms "$T/reset.json" | tr '\n' ' ')"
+fi
+check "summary: the count of resets" grep -q '^  resets:        1$' "$T/reset.out"
+check "the third REPORT carries the re-init's Init Duration" sh -c '[ "$(grep -c "^REPORT .*Init Duration: " "$1")" -eq 2 ]' sh "$T/reset.out"
+is "$(grep -c '^TELEMETRY' "$T/reset.out")" 2 "a new Telemetry subscription after the re-init"
+check "the new subscription gets the re-init's records (phase invoke)" sh -c 'cat "$1"/*.body | grep -q "\"platform.initStart\",\"record\":{\"initializationType\":\"on-demand\",\"phase\":\"invoke\""' sh "$FAKE_DIR/ext-a.tel"
+
+# A failed init is retried in the first invoke, under the function timeout, and succeeds.
+exts "ext-a"
+mkdir -p "$T/fn-reinit"
+emu reinit --function "FN_DIR=$T/fn-reinit FAIL_FIRST_INIT=1 exec bash $(printf '%q' "$T/reset-fn.sh")" \
+	--invokes 2 --gap-ms 100 --timeout-ms $((4000 * SLOW))
+status_is 1 reinit "a run whose first init failed: exit 1"
+is "$(jval init_status "$T/reinit.json") $(jval init_error "$T/reinit.json")" "error Runtime.ExitError" \
+	"report: the first init failed (Runtime.ExitError)"
+check "INIT_REPORT for the failed init: Phase: init, Status: error" grep -qP '^INIT_REPORT Init Duration: [0-9.]+ ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError$' "$T/reinit.out"
+is "$(jvals status "$T/reinit.json" | head -2 | tr '\n' ' ')" "success success " "both invokes succeed"
+is "$(jvals reinit "$T/reinit.json" | tr '\n' ' ')" "true false " "the first invoke re-ran init"
+is "$(jvals init_status "$T/reinit.json" | head -2 | tr '\n' ' ')" "error success " "report: the retry succeeded"
+is "$(launches ext-a) $(distinct ext-a 2) $(grep -c . "$T/fn-reinit/starts") $(grep -c . "$T/fn-reinit/invokes")" "2 2 2 2" \
+	"extension and runtime started twice; the second runtime took both invokes"
+is "$(reasons ext-a)" "failure spindown " "SHUTDOWN reasons: failure after the failed init, then spindown"
+is "$(jval resets "$T/reinit.json")" 1 "report: 1 reset"
 
 # ---- telemetry modes ----
 exts "ext-tel:TELEMETRY=1"
@@ -335,7 +412,7 @@ exts "ext-slow:NEVER_REGISTER=1"
 rm -f "$T/api.port"
 ${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T/api.vg} "$EMULATOR_BIN" --extensions "$T/ext" \
 	--function "$FUNCTION" --listen 127.0.0.1:0 --port-file "$T/api.port" --init-timeout-ms $((20000 * SLOW)) \
-	--report "$T/api.json" >"$T/api.out" 2>"$T/api.err" &
+	--invokes 0 --report "$T/api.json" >"$T/api.out" 2>"$T/api.err" &
 api_pid=$!
 PIDS="$PIDS $api_pid"
 if wait_until 10 test -s "$T/api.port"; then ok "--port-file gets the bound port"; else not_ok "--port-file gets the bound port"; fi

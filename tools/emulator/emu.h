@@ -1,4 +1,4 @@
-/* emu.h -- the emulator's shared state: agents, runtime, the current invoke, phases. */
+/* emu.h -- the emulator's shared state: agents, runtime, inits, the current invoke, phases. */
 #ifndef EMU_H
 #define EMU_H
 
@@ -86,12 +86,22 @@ struct agent {
 	struct child	 proc;
 	struct agent_error errors[EMU_MAX_ERRORS];
 	int		 nerrors;
+	int		 environment;	/* the init (1-based) that started it */
 };
 
 struct runtime {
 	enum rt_state	 state;
 	struct evhttp_request *next_req;	/* parked next: answered exactly once */
 	struct child	 proc;
+};
+
+/* One run of the Init phase: the first, or a re-init inside an invoke. */
+struct init_rec {
+	double		 t_start, t_end;
+	int		 in_invoke;		/* suppressed init: phase invoke, function timeout */
+	const char	*status;		/* static: NULL while running, success, error, timeout */
+	char		*error;			/* owned: error type */
+	char		*error_msg;		/* owned */
 };
 
 struct invoke_rec {
@@ -103,6 +113,7 @@ struct invoke_rec {
 	size_t		 produced_bytes;
 	int		 max_memory_mb;
 	char		*response;		/* owned: start of the function's answer */
+	int		 reinit;		/* the init (1-based) it started with, or 0 */
 };
 
 struct invoke_cur {
@@ -110,6 +121,8 @@ struct invoke_cur {
 	char		 trace[96];
 	int64_t		 deadline_epoch_ms;
 	double		 t_start, t_response, t_rt_done;
+	double		 t_release;		/* 0 until released (after a re-init, if any) */
+	int		 reinit;		/* the init (1-based) run inside it, or 0 */
 	int		 responded;
 	int		 rt_done;
 	const char	*status;		/* static */
@@ -147,11 +160,13 @@ struct emu {
 	struct event	*phase_timer;		/* meaning depends on phase */
 	struct event	*rtdone_timer;		/* delayed platform.runtimeDone */
 
-	double		 t_init_start, t_init_end;
-	int		 init_failed;
-	char		*init_error;		/* owned: error type */
-	char		*init_error_msg;	/* owned */
-	const char	*init_status;		/* static: success, error, timeout */
+	struct init_rec	*inits;			/* owned: every init so far */
+	int		 ninits;
+	int		 need_init;		/* a reset tore the sandbox down: re-init first */
+	int		 resets;		/* Shutdown phases for a timeout or failure */
+	int		 resetting;		/* the running Shutdown phase is a reset */
+	struct agent	**retired;		/* owned: agents of environments reset */
+	int		 nretired;
 
 	struct invoke_cur cur;
 	struct invoke_rec *invokes;		/* owned: opt.invokes entries */

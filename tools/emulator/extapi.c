@@ -25,7 +25,7 @@
 #define E_FORMAT	"InvalidRequestFormat"
 
 struct agent *
-ext_agent_new(const char *name, const char *path)
+ext_agent_new(const char *name, const char *path, int environment)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 
@@ -39,6 +39,7 @@ ext_agent_new(const char *name, const char *path)
 	}
 	a->state = AG_STARTED;
 	a->proc.exit_code = -1;
+	a->environment = environment;
 	return a;
 }
 
@@ -286,7 +287,7 @@ create_internal(struct emu *emu, struct evhttp_request *req, const char *name)
 		    "Extension limit (%d) reached", EMU_MAX_AGENTS);
 		return NULL;
 	}
-	a = ext_agent_new(name, NULL);
+	a = ext_agent_new(name, NULL, emu->ninits);
 	if (a == NULL) {
 		http_reply_abort(req);
 		return NULL;

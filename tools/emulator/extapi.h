@@ -13,8 +13,11 @@ void	ext_handle_register(struct emu *emu, struct evhttp_request *req);
 void	ext_handle_next(struct emu *emu, struct evhttp_request *req);
 void	ext_handle_error(struct emu *emu, struct evhttp_request *req, int exit_error);
 
-/* A new extension record (state Started). NULL on OOM. path NULL: internal. */
-struct agent *ext_agent_new(const char *name, const char *path);
+/*
+ * A new extension record (state Started) of the given environment (the init
+ * that starts it). NULL on OOM. path NULL: internal.
+ */
+struct agent *ext_agent_new(const char *name, const char *path, int environment);
 void	ext_agent_free(struct agent *a);
 /* Records an error on a; the oldest are kept when the list is full. */
 void	ext_add_error(struct agent *a, const char *source, const char *type, const char *message);

@@ -20,19 +20,32 @@
 #include "lifecycle.h"
 #include "proc.h"
 #include "report.h"
-#include "shutdown.h"
+#include "reset.h"
 #include "telemetry.h"
 #include "util.h"
+
+struct init_rec *
+init_cur(struct emu *emu)
+{
+	return emu->ninits > 0 ? &emu->inits[emu->ninits - 1] : NULL;
+}
+
+static const char *
+phase_name(const struct init_rec *r)
+{
+	return r->in_invoke ? "invoke" : "init";
+}
 
 static void
 emit_init_report(struct emu *emu, const char *status, const char *error_type)
 {
+	const struct init_rec *r = init_cur(emu);
 	struct json_object *rec = json_object_new_object(), *m = json_object_new_object();
 	int bad = 0;
 
-	bad |= json_set(m, "durationMs", json_ms(emu->t_init_end - emu->t_init_start));
+	bad |= json_set(m, "durationMs", json_ms(r->t_end - r->t_start));
 	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
-	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "status", json_object_new_string(status));
 	if (error_type != NULL)
 		bad |= json_set(rec, "errorType", json_object_new_string(error_type));
@@ -40,24 +53,37 @@ emit_init_report(struct emu *emu, const char *status, const char *error_type)
 	tel_emit_checked(emu->tel, "platform.initReport", rec, bad);
 }
 
+/* How a failed re-init ends its invoke: timeout, failure (platform) or error (runtime). */
+static const char *
+invoke_status(const char *type, const char *status)
+{
+	if (strcmp(status, "timeout") == 0)
+		return "timeout";
+	return strncmp(type, "Runtime.", 8) == 0 ? "error" : "failure";
+}
+
 void
 init_fail(struct emu *emu, const char *type, const char *msg, const char *status)
 {
+	struct init_rec *r = init_cur(emu);
 	char dur[32];
 
-	if (emu->init_failed || emu->init_status != NULL)
+	if (r->status != NULL)
 		return;
-	emu->init_failed = 1;
-	emu->init_status = status;
-	emu->t_init_end = emu_mono_ms();
-	emu->init_error = strdup(type);
-	emu->init_error_msg = strdup(msg);
-	emu_fmt_ms(emu->t_init_end - emu->t_init_start, dur, sizeof(dur));
-	rep_line(emu, "INIT_REPORT Init Duration: %s ms\tPhase: init\tStatus: %s\tError Type: %s",
-	    dur, status, type);
+	r->status = status;
+	r->t_end = emu_mono_ms();
+	r->error = strdup(type);
+	r->error_msg = strdup(msg);
+	emu_fmt_ms(r->t_end - r->t_start, dur, sizeof(dur));
+	rep_line(emu, "INIT_REPORT Init Duration: %s ms\tPhase: %s\tStatus: %s\tError Type: %s",
+	    dur, phase_name(r), status, type);
 	emu_warnx("init failed: %s: %s", type, msg);
 	emit_init_report(emu, status, type);
-	shutdown_begin(emu, "failure");
+	if (r->in_invoke)
+		lifecycle_fail_invoke(emu, invoke_status(type, status), type,
+		    strcmp(status, "timeout") == 0 ? "timeout" : "failure");
+	else
+		reset_begin(emu, "failure");
 }
 
 static void
@@ -177,14 +203,16 @@ start_extensions(struct emu *emu)
 		struct agent *a;
 
 		len = snprintf(path, sizeof(path), "%s/%s", emu->opt.extensions_dir, names[i]);
-		a = len < 0 || (size_t)len >= sizeof(path) ? NULL : ext_agent_new(names[i], path);
+		a = len < 0 || (size_t)len >= sizeof(path) ? NULL :
+		    ext_agent_new(names[i], path, emu->ninits);
 		if (a == NULL) {
+			emu_warnx("cannot add extension '%s': out of memory or path too long", names[i]);
 			rc = -1;
 			goto out;
 		}
 		emu->agents[emu->nagents++] = a;
 	}
-	for (i = 0; i < (size_t)emu->nagents && !emu->init_failed; i++) {
+	for (i = 0; i < (size_t)emu->nagents && init_cur(emu)->status == NULL; i++) {
 		struct agent *a = emu->agents[i];
 		char *argv[2] = { a->path, NULL };
 		int err = proc_spawn(&a->proc, argv, emu->env_ext);
@@ -202,25 +230,48 @@ out:
 	return rc;
 }
 
+/* The phase timer's limit: 10 s for the Init phase, what is left of the invoke for a re-init. */
+static double
+init_limit_ms(const struct emu *emu, int in_invoke)
+{
+	if (!in_invoke)
+		return (double)emu->opt.init_timeout_ms;
+	return emu->cur.t_start + (double)emu->opt.timeout_ms - emu_mono_ms();
+}
+
 int
-init_begin(struct emu *emu)
+init_begin(struct emu *emu, int in_invoke)
 {
 	struct json_object *rec = json_object_new_object();
+	struct init_rec *r;
 	int bad = 0;
 
-	emu->t_init_start = emu_mono_ms();
+	r = realloc(emu->inits, (size_t)(emu->ninits + 1) * sizeof(*r));
+	if (r == NULL) {
+		json_object_put(rec);
+		emu_warnx("out of memory");
+		return -1;
+	}
+	emu->inits = r;
+	r = &emu->inits[emu->ninits++];
+	memset(r, 0, sizeof(*r));
+	r->t_start = emu_mono_ms();
+	r->in_invoke = in_invoke;
 	emu->phase = PH_INIT_EXT;
 	rep_line(emu, "INIT_START Runtime Version: provided:emulator\tRuntime Version ARN: "
 	    "arn:aws:lambda:%s::runtime:emulator", emu->region);
 	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
-	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "runtimeVersion", json_object_new_string("provided:emulator"));
 	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn_name));
 	bad |= json_set(rec, "functionVersion", json_object_new_string("$LATEST"));
 	tel_emit_checked(emu->tel, "platform.initStart", rec, bad);
-	lifecycle_arm(emu, (double)emu->opt.init_timeout_ms);
-	if (start_extensions(emu) != 0)
+	lifecycle_arm(emu, init_limit_ms(emu, in_invoke));
+	if (start_extensions(emu) != 0) {
+		r->status = "error";
+		r->t_end = emu_mono_ms();
 		return -1;
+	}
 	if (emu->phase == PH_INIT_EXT && all_external_registered(emu))
 		start_runtime(emu);
 	return 0;
@@ -234,7 +285,7 @@ init_on_runtime_next(struct emu *emu)
 
 	emu->registration_closed = 1;
 	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
-	bad |= json_set(rec, "phase", json_object_new_string("init"));
+	bad |= json_set(rec, "phase", json_object_new_string(phase_name(init_cur(emu))));
 	bad |= json_set(rec, "status", json_object_new_string("success"));
 	tel_emit_checked(emu->tel, "platform.initRuntimeDone", rec, bad);
 	init_check_done(emu);
@@ -246,8 +297,8 @@ init_complete(struct emu *emu)
 	char events[32];
 	int i;
 
-	emu->t_init_end = emu_mono_ms();
-	emu->init_status = "success";
+	init_cur(emu)->t_end = emu_mono_ms();
+	init_cur(emu)->status = "success";
 	lifecycle_disarm(emu);
 	for (i = 0; i < emu->nagents; i++) {
 		struct agent *a = emu->agents[i];

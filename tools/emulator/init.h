@@ -4,9 +4,18 @@
 
 #include "emu.h"
 
-/* INIT_START, then the extensions (and the runtime once all registered). 0 or -1. */
-int	init_begin(struct emu *emu);
-/* Init failed: INIT_REPORT, then the Shutdown phase with reason failure. Once. */
+/*
+ * INIT_START, then the extensions (and the runtime once all registered).
+ * in_invoke: a re-init inside the current invoke (phase invoke), bounded by
+ * the function timeout instead of the init limit. 0, or -1 after a message.
+ */
+int	init_begin(struct emu *emu, int in_invoke);
+/* The running (or last) init; NULL before the first. */
+struct init_rec *init_cur(struct emu *emu);
+/*
+ * Init failed: INIT_REPORT, then a reset (the Shutdown phase, reason failure;
+ * a re-init also fails its invoke). Once per init.
+ */
 void	init_fail(struct emu *emu, const char *type, const char *msg, const char *status);
 /* Ends init when the runtime and every registered extension called next. */
 void	init_check_done(struct emu *emu);

@@ -1,4 +1,4 @@
-/* lifecycle.c -- invokes: release, the runtime and extension gates, freeze between invokes, timeouts, resets. */
+/* lifecycle.c -- invokes: release, the runtime and extension gates, freeze between invokes, failed invokes. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "proc.h"
 #include "report.h"
+#include "reset.h"
 #include "rtapi.h"
 #include "shutdown.h"
 #include "telemetry.h"
@@ -71,39 +72,32 @@ tracing_json(const struct emu *emu)
 }
 
 static void
-invoke_timed_out(struct emu *emu)
+init_timed_out(struct emu *emu)
 {
-	char when[40];
+	int in_invoke = init_cur(emu)->in_invoke;
+	char msg[160];
 
-	emu_iso_time(emu_epoch_ms(), when, sizeof(when));
-	rep_line(emu, "%s %s Task timed out after %.2f seconds", when, emu->cur.id,
-	    (double)emu->opt.timeout_ms / 1000.0);
-	/* A runtimeDone still delayed was a success; the reset's own is a timeout. */
-	lifecycle_settle_runtime_done(emu, 1);
-	emu->cur.status = "timeout";
-	emu->cur.error_type = "Sandbox.Timedout";
-	end_invoke(emu, 1);
-	shutdown_begin(emu, "timeout");
+	emu_msg(msg, sizeof(msg), "init did not complete within %s%ld ms%s",
+	    in_invoke ? "the function timeout of " : "",
+	    in_invoke ? emu->opt.timeout_ms : emu->opt.init_timeout_ms,
+	    emu->phase == PH_INIT_EXT ? " (an extension did not register)" : "");
+	init_fail(emu, "Sandbox.Timedout", msg, "timeout");
 }
 
 static void
 on_phase_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct emu *emu = arg;
-	char msg[128];
 
 	(void)fd;
 	(void)what;
 	switch (emu->phase) {
 	case PH_INIT_EXT:
 	case PH_INIT_RT:
-		emu_msg(msg, sizeof(msg), "init did not complete within %ld ms%s",
-		    emu->opt.init_timeout_ms, emu->phase == PH_INIT_EXT ?
-		    " (an extension did not register)" : "");
-		init_fail(emu, "Sandbox.Timedout", msg, "timeout");
+		init_timed_out(emu);
 		break;
 	case PH_INVOKE:
-		invoke_timed_out(emu);
+		lifecycle_fail_invoke(emu, "timeout", "Sandbox.Timedout", "timeout");
 		break;
 	case PH_GAP:
 		next_invoke(emu);
@@ -136,7 +130,7 @@ lifecycle_start(struct emu *emu)
 		emu_warnx("out of memory");
 		return -1;
 	}
-	return init_begin(emu);
+	return init_begin(emu, 0);
 }
 
 void
@@ -147,15 +141,23 @@ lifecycle_on_registered(struct emu *emu, struct agent *a)
 
 /* ---- Invokes ---- */
 
+/* Release to response (or to now); 0 for an invoke never released. */
+static double
+runtime_ms(const struct invoke_cur *c)
+{
+	if (c->t_release <= 0)
+		return 0;
+	return (c->responded ? c->t_response : emu_mono_ms()) - c->t_release;
+}
+
 static void
 emit_runtime_done(struct emu *emu, const char *status, const char *error_type)
 {
 	struct json_object *rec = json_object_new_object(), *m = json_object_new_object();
-	double end = emu->cur.responded ? emu->cur.t_response : emu_mono_ms();
 	int bad = 0;
 
 	emu->cur.rtdone_emitted = 1;
-	bad |= json_set(m, "durationMs", json_ms(end - emu->cur.t_start));
+	bad |= json_set(m, "durationMs", json_ms(runtime_ms(&emu->cur)));
 	bad |= json_set(m, "producedBytes", json_object_new_int64((int64_t)emu->cur.produced));
 	bad |= json_set(rec, "requestId", json_object_new_string(emu->cur.id));
 	bad |= json_set(rec, "status", json_object_new_string(status));
@@ -177,12 +179,13 @@ lifecycle_settle_runtime_done(struct emu *emu, int emit_now)
 		emit_runtime_done(emu, emu->cur.status, emu->cur.error_type);
 }
 
+/* START: a new request, its clock and deadline; the sandbox thaws. */
 static void
-start_invoke(struct emu *emu)
+begin_invoke(struct emu *emu)
 {
 	struct json_object *rec = json_object_new_object();
 	char root[25] = "000000000000000000000000", parent[17] = "0000000000000000";
-	int i, n, bad = 0;
+	int n, bad = 0;
 
 	free(emu->cur.response);
 	memset(&emu->cur, 0, sizeof(emu->cur));
@@ -196,7 +199,6 @@ start_invoke(struct emu *emu)
 		emu->cur.trace[0] = '\0';
 	proc_freeze(emu, 0);
 	tel_pause(emu->tel, 0);
-	emu->phase = PH_INVOKE;
 	emu->cur.t_start = emu_mono_ms();
 	emu->cur.deadline_epoch_ms = emu_epoch_ms() + emu->opt.timeout_ms;
 	rep_line(emu, "START RequestId: %s Version: $LATEST", emu->cur.id);
@@ -204,14 +206,51 @@ start_invoke(struct emu *emu)
 	bad |= json_set(rec, "version", json_object_new_string("$LATEST"));
 	bad |= json_set(rec, "tracing", tracing_json(emu));
 	tel_emit_checked(emu->tel, "platform.start", rec, bad);
-	/* The runtime and INVOKE subscribers are released together. */
+}
+
+/* The runtime and INVOKE subscribers are released together, with what is left of the timeout. */
+static void
+release_invoke(struct emu *emu)
+{
+	int i;
+
+	emu->phase = PH_INVOKE;
+	emu->cur.t_release = emu_mono_ms();
 	rt_release_invoke(emu);
 	for (i = 0; i < emu->nagents; i++) {
 		struct agent *a = emu->agents[i];
 		if (a->state == AG_READY && (a->events & EMU_EV_INVOKE))
 			ext_release_invoke(emu, a);
 	}
-	lifecycle_arm(emu, (double)emu->opt.timeout_ms);
+	lifecycle_arm(emu, emu->cur.t_start + (double)emu->opt.timeout_ms - emu->cur.t_release);
+}
+
+static void
+start_invoke(struct emu *emu)
+{
+	begin_invoke(emu);
+	if (!emu->need_init) {
+		release_invoke(emu);
+		return;
+	}
+	/* After a reset, the invoke first re-runs the whole init (a suppressed init). */
+	emu->need_init = 0;
+	emu->cur.reinit = emu->ninits + 1;
+	if (init_begin(emu, 1) != 0)
+		lifecycle_fail_invoke(emu, "failure", "Sandbox.Failure", "failure");
+}
+
+/* The init duration a REPORT carries: a re-init's, or the first init's on invoke 1; -1: none. */
+static double
+report_init_ms(const struct emu *emu, const struct invoke_rec *r)
+{
+	const struct init_rec *in = NULL;
+
+	if (r->reinit > 0)
+		in = &emu->inits[r->reinit - 1];
+	else if (emu->ninvokes == 1 && emu->ninits > 0)
+		in = &emu->inits[0];
+	return in != NULL && in->t_end > 0 ? in->t_end - in->t_start : -1;
 }
 
 /* Records the invoke, emits platform.report, prints END/REPORT. */
@@ -223,21 +262,23 @@ end_invoke(struct emu *emu, int reset)
 	struct json_object *rec = json_object_new_object(), *m = json_object_new_object();
 	struct json_object *spans = json_object_new_array(), *span = json_object_new_object();
 	char d[32], p[32], when[40];
-	double now = emu_mono_ms();
+	double now = emu_mono_ms(), init_ms;
 	int bad = 0;
 
 	if (reset && !c->rt_done && !c->rtdone_emitted)
 		emit_runtime_done(emu, c->status, c->error_type);
 	memcpy(r->request_id, c->id, sizeof(r->request_id));
-	r->runtime_ms = (c->responded ? c->t_response : now) - c->t_start;
+	r->runtime_ms = runtime_ms(c);
 	r->post_runtime_ms = c->rt_done ? now - c->t_rt_done : 0;
 	r->duration_ms = now - c->t_start;
 	r->status = c->status;
 	r->produced_bytes = c->produced;
 	r->max_memory_mb = rep_max_memory_mb(emu);
 	r->response = c->response;
+	r->reinit = c->reinit <= emu->ninits ? c->reinit : 0;
 	c->response = NULL;
 	emu->ninvokes++;
+	init_ms = report_init_ms(emu, r);
 
 	emu_iso_time(emu_epoch_ms() - (int64_t)r->post_runtime_ms, when, sizeof(when));
 	bad |= json_set(span, "name", json_object_new_string("extensionOverhead"));
@@ -251,9 +292,8 @@ end_invoke(struct emu *emu, int reset)
 	bad |= json_set(m, "billedDurationMs", json_object_new_int64(billed_ms(r->duration_ms)));
 	bad |= json_set(m, "memorySizeMB", json_object_new_int64(emu->memory_mb));
 	bad |= json_set(m, "maxMemoryUsedMB", json_object_new_int(r->max_memory_mb));
-	if (emu->ninvokes == 1)
-		bad |= json_set(m, "initDurationMs",
-		    json_ms(emu->t_init_end - emu->t_init_start));
+	if (init_ms >= 0)
+		bad |= json_set(m, "initDurationMs", json_ms(init_ms));
 	bad |= json_set(rec, "requestId", json_object_new_string(c->id));
 	bad |= json_set(rec, "status", json_object_new_string(c->status));
 	if (c->error_type != NULL)
@@ -268,9 +308,9 @@ end_invoke(struct emu *emu, int reset)
 	emu_fmt_ms(r->post_runtime_ms, p, sizeof(p));
 	{
 		char init[64] = "";
-		if (emu->ninvokes == 1) {
+		if (init_ms >= 0) {
 			char t[32];
-			emu_fmt_ms(emu->t_init_end - emu->t_init_start, t, sizeof(t));
+			emu_fmt_ms(init_ms, t, sizeof(t));
 			emu_msg(init, sizeof(init), "\tInit Duration: %s ms", t);
 		}
 		rep_line(emu, "REPORT RequestId: %s\tDuration: %s ms\tBilled Duration: %lld ms\t"
@@ -284,7 +324,9 @@ end_invoke(struct emu *emu, int reset)
 void
 lifecycle_begin_invokes(struct emu *emu)
 {
-	if (emu->opt.invokes == 0)
+	if (init_cur(emu)->in_invoke)
+		release_invoke(emu);
+	else if (emu->opt.invokes == 0)
 		shutdown_begin(emu, emu->opt.shutdown_reason);
 	else
 		start_invoke(emu);
@@ -441,14 +483,31 @@ lifecycle_on_child_exit(struct emu *emu, struct agent *a)
 		return;
 	}
 	emu_warnx("%s: resetting the sandbox", msg);
-	if (emu->phase == PH_INVOKE) {
-		lifecycle_disarm(emu);
-		lifecycle_settle_runtime_done(emu, 1);
-		emu->cur.status = a != NULL ? "failure" : "error";
-		emu->cur.error_type = type;
-		end_invoke(emu, 1);
+	if (emu->phase == PH_INVOKE)
+		lifecycle_fail_invoke(emu, a != NULL ? "failure" : "error", type, "failure");
+	else
+		reset_begin(emu, "failure");
+}
+
+void
+lifecycle_fail_invoke(struct emu *emu, const char *status, const char *error_type,
+    const char *reason)
+{
+	char when[40];
+
+	lifecycle_disarm(emu);
+	if (strcmp(status, "timeout") == 0) {
+		emu_iso_time(emu_epoch_ms(), when, sizeof(when));
+		rep_line(emu, "%s %s Task timed out after %.2f seconds", when, emu->cur.id,
+		    (double)emu->opt.timeout_ms / 1000.0);
 	}
-	shutdown_begin(emu, "failure");
+	/* A runtimeDone still delayed was a success; the reset's own one carries the failure. */
+	lifecycle_settle_runtime_done(emu, 1);
+	emu->cur.status = status;
+	emu_msg(emu->cur.error_buf, sizeof(emu->cur.error_buf), "%s", error_type);
+	emu->cur.error_type = emu->cur.error_buf;
+	end_invoke(emu, 1);
+	reset_begin(emu, reason);
 }
 
 void
@@ -479,20 +538,20 @@ lifecycle_free(struct emu *emu)
 	int i;
 
 	lifecycle_abort_polls(emu);
-	for (i = 0; i < emu->nagents; i++) {
-		ext_agent_free(emu->agents[i]);
-		emu->agents[i] = NULL;
-	}
-	emu->nagents = 0;
+	reset_free_agents(emu);
 	for (i = 0; emu->invokes != NULL && i < emu->ninvokes; i++)
 		free(emu->invokes[i].response);
 	free(emu->invokes);
 	emu->invokes = NULL;
 	free(emu->cur.response);
 	emu->cur.response = NULL;
-	free(emu->init_error);
-	free(emu->init_error_msg);
-	emu->init_error = emu->init_error_msg = NULL;
+	for (i = 0; i < emu->ninits; i++) {
+		free(emu->inits[i].error);
+		free(emu->inits[i].error_msg);
+	}
+	free(emu->inits);
+	emu->inits = NULL;
+	emu->ninits = 0;
 	if (emu->phase_timer != NULL)
 		event_free(emu->phase_timer);
 	if (emu->rtdone_timer != NULL)

@@ -9,8 +9,17 @@
 /* Starts init: extensions, then (once all registered) the runtime. 0 or -1. */
 int	lifecycle_start(struct emu *emu);
 
-/* Init is complete: run the invokes (or shut down when there are none). */
+/*
+ * Init is complete: run the invokes (or shut down when there are none); after
+ * a re-init, release the invoke that ran it.
+ */
 void	lifecycle_begin_invokes(struct emu *emu);
+/*
+ * The current invoke failed (status timeout, failure or error): it is
+ * recorded and reported, then the sandbox is reset with reason.
+ */
+void	lifecycle_fail_invoke(struct emu *emu, const char *status, const char *error_type,
+	    const char *reason);
 
 /* Events from the APIs. */
 void	lifecycle_on_registered(struct emu *emu, struct agent *a);

@@ -92,14 +92,38 @@ rep_agent_failed(const struct agent *a)
 	return c->exit_code != 0;
 }
 
+/* The first init, which the report's init fields describe; NULL before it. */
+static const struct init_rec *
+first_init(const struct emu *emu)
+{
+	return emu->ninits > 0 ? &emu->inits[0] : NULL;
+}
+
+static int
+any_init_failed(const struct emu *emu)
+{
+	int i;
+
+	for (i = 0; i < emu->ninits; i++) {
+		if (emu->inits[i].status != NULL && strcmp(emu->inits[i].status, "success") != 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 rep_exit_status(const struct emu *emu)
 {
 	int i;
 
-	if (emu->init_failed || emu->interrupted || emu->shutdown_reason == NULL ||
+	if (any_init_failed(emu) || emu->resets > 0 || emu->interrupted ||
+	    emu->shutdown_reason == NULL ||
 	    strcmp(emu->shutdown_reason, emu->opt.shutdown_reason) != 0)
 		return 1;
+	for (i = 0; i < emu->nretired; i++) {
+		if (rep_agent_failed(emu->retired[i]))
+			return 1;
+	}
 	for (i = 0; i < emu->nagents; i++) {
 		if (rep_agent_failed(emu->agents[i]))
 			return 1;
@@ -135,12 +159,13 @@ describe_exit(const struct emu *emu, const struct child *c, const struct agent *
 		buf[0] = '\0';
 }
 
+/* An init's duration so far; 0 for none. */
 static double
-init_ms(const struct emu *emu)
+init_ms(const struct init_rec *r)
 {
-	double end = emu->t_init_end > 0 ? emu->t_init_end : emu_mono_ms();
-
-	return emu->t_init_start > 0 ? end - emu->t_init_start : 0;
+	if (r == NULL)
+		return 0;
+	return (r->t_end > 0 ? r->t_end : emu_mono_ms()) - r->t_start;
 }
 
 static double
@@ -151,39 +176,68 @@ shutdown_ms(const struct emu *emu)
 	return (emu->t_shut_end > 0 ? emu->t_shut_end : emu_mono_ms()) - emu->t_shut_start;
 }
 
+static void
+summary_invoke(const struct emu *emu, int i)
+{
+	const struct invoke_rec *r = &emu->invokes[i];
+	char a[32], b[32], init[96] = "";
+
+	if (r->reinit > 0) {
+		const struct init_rec *in = &emu->inits[r->reinit - 1];
+		emu_fmt_ms(init_ms(in), a, sizeof(a));
+		emu_msg(init, sizeof(init), ", after a re-init of %s ms (%s)", a,
+		    in->status != NULL ? in->status : "not done");
+	}
+	emu_fmt_ms(r->runtime_ms, a, sizeof(a));
+	emu_fmt_ms(r->post_runtime_ms, b, sizeof(b));
+	rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, %s (%s)%s", i + 1, a, b,
+	    r->status, r->request_id, init);
+}
+
+/* One extension's line; a header first when the run had several environments. */
+static void
+summary_agent(const struct emu *emu, const struct agent *ag, int *env)
+{
+	char what[128], events[32];
+
+	if (emu->ninits > 1 && ag->environment != *env)
+		rep_line(emu, "  environment %d:", ag->environment);
+	*env = ag->environment;
+	ext_events_text(ag->events, events, sizeof(events));
+	if (ag->path == NULL)
+		emu_msg(what, sizeof(what), "internal");
+	else
+		describe_exit(emu, &ag->proc, ag, what, sizeof(what));
+	rep_line(emu, "  extension %s: %s, events %s, %s%s%s", ag->name,
+	    ag->registered ? "registered" : "NOT registered", events, what,
+	    ag->nerrors > 0 ? ", error " : "", ag->nerrors > 0 ? ag->errors[0].type : "");
+}
+
 void
 rep_summary(const struct emu *emu)
 {
-	char a[32], b[32], what[128], events[32];
-	int i, status = rep_exit_status(emu);
+	const struct init_rec *first = first_init(emu);
+	char a[32], what[128];
+	int i, env = 0, status = rep_exit_status(emu);
 
 	if (emu->opt.quiet)
 		return;
 	rep_line(emu, "SUMMARY");
-	emu_fmt_ms(init_ms(emu), a, sizeof(a));
-	rep_line(emu, "  init:          %s ms (%s%s%s)", a, emu->init_status ? emu->init_status : "not done",
-	    emu->init_error ? ", " : "", emu->init_error ? emu->init_error : "");
-	for (i = 0; i < emu->ninvokes; i++) {
-		const struct invoke_rec *r = &emu->invokes[i];
-		emu_fmt_ms(r->runtime_ms, a, sizeof(a));
-		emu_fmt_ms(r->post_runtime_ms, b, sizeof(b));
-		rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, %s (%s)", i + 1, a, b,
-		    r->status, r->request_id);
-	}
+	emu_fmt_ms(init_ms(first), a, sizeof(a));
+	rep_line(emu, "  init:          %s ms (%s%s%s)", a,
+	    first != NULL && first->status != NULL ? first->status : "not done",
+	    first != NULL && first->error != NULL ? ", " : "",
+	    first != NULL && first->error != NULL ? first->error : "");
+	for (i = 0; i < emu->ninvokes; i++)
+		summary_invoke(emu, i);
 	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
 	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
 	    emu->shutdown_reason ? emu->shutdown_reason : "none");
-	for (i = 0; i < emu->nagents; i++) {
-		const struct agent *ag = emu->agents[i];
-		ext_events_text(ag->events, events, sizeof(events));
-		if (ag->path == NULL)
-			emu_msg(what, sizeof(what), "internal");
-		else
-			describe_exit(emu, &ag->proc, ag, what, sizeof(what));
-		rep_line(emu, "  extension %s: %s, events %s, %s%s%s", ag->name,
-		    ag->registered ? "registered" : "NOT registered", events, what,
-		    ag->nerrors > 0 ? ", error " : "", ag->nerrors > 0 ? ag->errors[0].type : "");
-	}
+	rep_line(emu, "  resets:        %d", emu->resets);
+	for (i = 0; i < emu->nretired; i++)
+		summary_agent(emu, emu->retired[i], &env);
+	for (i = 0; i < emu->nagents; i++)
+		summary_agent(emu, emu->agents[i], &env);
 	describe_exit(emu, &emu->rt.proc, NULL, what, sizeof(what));
 	rep_line(emu, "  runtime: %s", what);
 	rep_line(emu, "  result: %s (exit %d)%s", status == 0 ? "OK, Lambda would accept this run" :
@@ -259,6 +313,7 @@ agent_json(const struct agent *a)
 		}
 	}
 	bad |= json_set(o, "name", json_object_new_string(a->name));
+	bad |= json_set(o, "environment", json_object_new_int(a->environment));
 	bad |= json_set(o, "internal", json_object_new_boolean(a->path == NULL));
 	bad |= json_set(o, "registered", json_object_new_boolean(a->registered));
 	bad |= json_set(o, "events", evs);
@@ -276,8 +331,9 @@ agent_json(const struct agent *a)
 }
 
 static struct json_object *
-invoke_json(const struct invoke_rec *r)
+invoke_json(const struct emu *emu, const struct invoke_rec *r)
 {
+	const struct init_rec *in = r->reinit > 0 ? &emu->inits[r->reinit - 1] : NULL;
 	struct json_object *o = json_object_new_object();
 	int bad = 0;
 
@@ -290,6 +346,12 @@ invoke_json(const struct invoke_rec *r)
 	bad |= json_set(o, "max_memory_used_mb", json_object_new_int(r->max_memory_mb));
 	if (o != NULL)
 		bad |= set_nullable(o, "response", string_or_null(r->response, &bad));
+	bad |= json_set(o, "reinit", json_object_new_boolean(in != NULL));
+	if (o != NULL) {
+		bad |= set_nullable(o, "init_ms", in != NULL ? json_ms(init_ms(in)) : NULL);
+		bad |= set_nullable(o, "init_status", string_or_null(in != NULL ? in->status : NULL,
+		    &bad));
+	}
 	if (bad) {
 		json_object_put(o);
 		return NULL;
@@ -302,23 +364,29 @@ build_report(const struct emu *emu)
 {
 	struct json_object *o = json_object_new_object(), *inv = json_object_new_array();
 	struct json_object *exts = json_object_new_array(), *rt = json_object_new_object();
+	const struct init_rec *first = first_init(emu);
 	int bad = 0, i;
 
 	for (i = 0; inv != NULL && i < emu->ninvokes; i++)
-		bad |= add_item(inv, invoke_json(&emu->invokes[i]));
+		bad |= add_item(inv, invoke_json(emu, &emu->invokes[i]));
+	for (i = 0; exts != NULL && i < emu->nretired; i++)
+		bad |= add_item(exts, agent_json(emu->retired[i]));
 	for (i = 0; exts != NULL && i < emu->nagents; i++)
 		bad |= add_item(exts, agent_json(emu->agents[i]));
 	if (rt != NULL)
 		child_json(&emu->rt.proc, rt, &bad);
-	bad |= json_set(o, "init_ms", json_ms(init_ms(emu)));
-	bad |= json_set(o, "init_status", json_object_new_string(emu->init_status ?
-	    emu->init_status : "incomplete"));
+	bad |= json_set(o, "init_ms", json_ms(init_ms(first)));
+	bad |= json_set(o, "init_status", json_object_new_string(first != NULL &&
+	    first->status != NULL ? first->status : "incomplete"));
 	if (o != NULL) {
-		bad |= set_nullable(o, "init_error", string_or_null(emu->init_error, &bad));
-		bad |= set_nullable(o, "init_error_message", string_or_null(emu->init_error_msg, &bad));
+		bad |= set_nullable(o, "init_error",
+		    string_or_null(first != NULL ? first->error : NULL, &bad));
+		bad |= set_nullable(o, "init_error_message",
+		    string_or_null(first != NULL ? first->error_msg : NULL, &bad));
 	}
 	bad |= json_set(o, "invokes", inv);
 	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));
+	bad |= json_set(o, "resets", json_object_new_int(emu->resets));
 	if (o != NULL)
 		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shutdown_reason, &bad));
 	bad |= json_set(o, "extensions", exts);

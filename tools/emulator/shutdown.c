@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "proc.h"
 #include "report.h"
+#include "reset.h"
 #include "shutdown.h"
 #include "telemetry.h"
 #include "util.h"
@@ -81,7 +82,25 @@ terminal(enum agent_state st)
 	return st == AG_INIT_ERROR || st == AG_EXIT_ERROR || st == AG_LAUNCH_ERROR;
 }
 
-/* Everything ended (or was given up on): summary, report, then exit the loop. */
+/*
+ * Kills every child left, including those that left their process group:
+ * Lambda tears the whole sandbox down. Orphans reach us (the subreaper) as
+ * their parents die, so this runs on every tick until no child is left.
+ */
+static void
+sweep(struct emu *emu)
+{
+	if (emu->strays.unlisted || proc_kill_strays(emu) == 0)
+		return;
+	emu->strays.unlisted = 1;
+	emu_warnx("cannot list child processes in /proc (%s): processes that left their "
+	    "process group may outlive the run", strerror(errno));
+}
+
+/*
+ * Everything ended (or was given up on): after a reset with invokes left, a
+ * fresh sandbox; else the summary, the report, then exit the loop.
+ */
 static void
 finish(struct emu *emu)
 {
@@ -89,13 +108,16 @@ finish(struct emu *emu)
 		return;
 	if (emu->t_shut_end <= 0)
 		emu->t_shut_end = emu_mono_ms();
-	emu->phase = PH_DONE;
 	lifecycle_disarm(emu);
 	/* Long polls that will never get an event are answered while the loop still runs. */
 	lifecycle_abort_polls(emu);
 	lifecycle_settle_runtime_done(emu, 0);
 	/* Leaders are gone; their process groups may not be. Lambda tears all down. */
 	proc_kill_groups(emu);
+	sweep(emu);
+	if (reset_continue(emu))
+		return;
+	emu->phase = PH_DONE;
 	emu->exit_status = rep_exit_status(emu);
 	rep_summary(emu);
 	if (rep_write_json(emu) != 0)
@@ -223,21 +245,6 @@ deadline(struct emu *emu)
 	}
 	emu->phase = PH_REAP;
 	lifecycle_arm(emu, REAP_WAIT_MS);
-}
-
-/*
- * Kills every child left, including those that left their process group:
- * Lambda tears the whole sandbox down. Orphans reach us (the subreaper) as
- * their parents die, so this runs on every tick until no child is left.
- */
-static void
-sweep(struct emu *emu)
-{
-	if (emu->strays.unlisted || proc_kill_strays(emu) == 0)
-		return;
-	emu->strays.unlisted = 1;
-	emu_warnx("cannot list child processes in /proc (%s): processes that left their "
-	    "process group may outlive the run", strerror(errno));
 }
 
 static void

@@ -35,8 +35,9 @@ struct subscriber {
 
 struct telemetry {
 	struct emu	*emu;		/* borrowed */
-	struct subscriber subs[EMU_MAX_AGENTS];
+	struct subscriber *subs;	/* owned: every sandbox's, for the report */
 	int		 nsubs;
+	int		 first_live;	/* subs before it belong to sandboxes reset */
 	int		 closed;
 	int		 paused;
 	char		*history[HISTORY_MAX];	/* owned records emitted during init */
@@ -83,6 +84,7 @@ tel_free(struct telemetry *tel)
 		tsub_free(tel->subs[i].sub);
 		free(tel->subs[i].uri);
 	}
+	free(tel->subs);
 	free_history(tel);
 	free(tel);
 }
@@ -284,11 +286,18 @@ install(struct telemetry *tel, const struct agent *a, const struct sub_request *
 		free(uri);
 		return -1;
 	}
-	for (i = 0; i < tel->nsubs; i++) {
+	for (i = tel->first_live; i < tel->nsubs; i++) {
 		if (tel->subs[i].owner == a)
 			slot = &tel->subs[i];
 	}
 	if (slot == NULL) {
+		struct subscriber *v = realloc(tel->subs, (size_t)(tel->nsubs + 1) * sizeof(*v));
+		if (v == NULL) {
+			tsub_free(sub);
+			free(uri);
+			return -1;
+		}
+		tel->subs = v;
 		slot = &tel->subs[tel->nsubs++];
 	} else {
 		/* Duplicate subscriptions do not add a subscriber: the new one replaces it. */
@@ -403,7 +412,7 @@ tel_emit(struct telemetry *tel, const char *type, struct json_object *record)
 	}
 	text = http_json_text(ev);
 	len = strlen(text);
-	for (i = 0; i < tel->nsubs; i++) {
+	for (i = tel->first_live; i < tel->nsubs; i++) {
 		if (tel->subs[i].types & T_PLATFORM)
 			tsub_push(tel->subs[i].sub, text, len);
 	}
@@ -434,12 +443,25 @@ tel_close(struct telemetry *tel)
 }
 
 void
+tel_reset(struct telemetry *tel)
+{
+	int i;
+
+	for (i = tel->first_live; i < tel->nsubs; i++)
+		tsub_stop(tel->subs[i].sub);
+	tel->first_live = tel->nsubs;
+	tel->closed = 0;
+	tel->paused = 0;
+	free_history(tel);
+}
+
+void
 tel_pause(struct telemetry *tel, int paused)
 {
 	int i;
 
 	tel->paused = paused;
-	for (i = 0; i < tel->nsubs; i++)
+	for (i = tel->first_live; i < tel->nsubs; i++)
 		tsub_pause(tel->subs[i].sub, paused);
 }
 
@@ -448,7 +470,7 @@ tel_agent_gone(struct telemetry *tel, const struct agent *a)
 {
 	int i;
 
-	for (i = 0; i < tel->nsubs; i++) {
+	for (i = tel->first_live; i < tel->nsubs; i++) {
 		if (tel->subs[i].owner == a)
 			tsub_stop(tel->subs[i].sub);
 	}

@@ -22,6 +22,11 @@ void	tel_emit_checked(struct telemetry *tel, const char *type, struct json_objec
 	    int bad);
 /* Init is over: later subscriptions get 403 Telemetry.SubscriptionClosed. */
 void	tel_close(struct telemetry *tel);
+/*
+ * The sandbox was reset: every subscriber stops (kept for the report) and
+ * subscription opens again for the next init.
+ */
+void	tel_reset(struct telemetry *tel);
 /* The sandbox froze (1) or thawed (0): delivery pauses meanwhile. */
 void	tel_pause(struct telemetry *tel, int paused);
 /* a's process is gone: stop delivering to its listener. */
