@@ -8,37 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "chain.h"
-#include "lambda_api.h"
-#include "lambda_ext.h"
+#include "evlog.h"
+#include "extension.h"
+#include "ledger.h"
 #include "log.h"
 #include "modules.h"
 #include "server.h"
 #include "settings.h"
-#include "stats.h"
-#include "telemetry.h"
 #include "upstream.h"
 
 struct daemon {
 	struct relay_settings	 cfg;
-	struct relay_stats	 stats;
+	struct ledger		 ledger;
 	struct event_base	*base;
 	struct chain		*chain;
 	struct upstream		*up;
 	struct server		*srv;
-	struct lambda_api	*api;		/* Lambda mode only */
-	char			*api_error;
-	struct telemetry	*telemetry;
-	struct lambda_ext	*lx;
+	struct lambda_ext	*lambda;	/* Lambda mode only */
+	const char		*name;		/* the executable's file name */
 	struct event		*sig_term;
 	struct event		*sig_int;
 	struct event		*sig_usr1;
 	struct event		*drain_deadline;
 	int			 stopping;
-	bool			 curl_in_use;	/* the API thread outlives teardown */
 };
 
 static const char usage_text[] =
@@ -110,7 +105,7 @@ log_summary(const struct daemon *d, const char *what)
 {
 	char line[512];
 
-	stats_summary(&d->stats, line, sizeof(line));
+	stats_summary(&d->ledger.stats, line, sizeof(line));
 	log_info("%s: %s", what, line);
 }
 
@@ -134,7 +129,11 @@ on_drain_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
-/* First SIGTERM/SIGINT: keep serving, drain for at most PYROSCOPE_TIMEOUT. Second: stop now. */
+/*
+ * First SIGTERM/SIGINT: keep serving, drain for at most PYROSCOPE_TIMEOUT.
+ * Second: stop now. In Lambda mode the lifecycle owns the drain (it owns the
+ * forwarder's idle callback and knows whether a flush is under way).
+ */
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -150,10 +149,13 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
+	if (d->lambda != NULL) {
+		lambda_ext_drain(d->lambda, d->cfg.timeout_ns / 1000000);
+		return;
+	}
 	if (upstream_pending(d->up) > 0)
 		log_info("Draining %zu pending profiles for at most %lld ms", upstream_pending(d->up),
 		    (long long)(d->cfg.timeout_ns / 1000000));
-	upstream_resume(d->up);	/* paused between Lambda invokes: the drain must send */
 	evtimer_add(d->drain_deadline, &tv);
 	upstream_on_idle(d->up, on_idle, d);
 }
@@ -192,88 +194,44 @@ report_settings(const struct relay_settings *cfg)
 		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
 }
 
-/*
- * A fatal error before the event loop. In Lambda mode the platform is told
- * through init/error (once registered), so the failure is reported, not a crash.
- */
-static int
-fail_init(struct daemon *d, const char *why)
-{
-	struct lambda_result res;
-
-	log_error("Cannot start: %s; exiting", why);
-	if (d->api == NULL)
-		return 1;
-	lambda_api_report_error(d->api, true, "Extension.InitFailed", why);
-	/* The register answer may come first; wait for the init/error one, briefly. */
-	while (lambda_api_wait(d->api, 2000, &res) == 0 && res.cmd != LAMBDA_CMD_INIT_ERROR)
-		;
-	return 1;
-}
-
-/* The telemetry listener (only the end-of-invoke strategy needs it) and the lifecycle. */
-static int
-start_lambda(struct daemon *d)
-{
-	const struct telemetry_handlers h = {
-		.on_start = lambda_ext_on_start,
-		.on_runtime_done = lambda_ext_on_runtime_done,
-	};
-	struct telemetry_handlers bound_h = h;
-	char *err = NULL;
-	int port = 0;
-
-	d->lx = lambda_ext_new(d->base, &d->cfg, d->up, d->api);
-	if (d->lx == NULL)
-		return -1;
-	if (d->cfg.flush_strategy == FLUSH_END_OF_INVOKE) {
-		bound_h.arg = d->lx;
-		d->telemetry = telemetry_new(d->base, &bound_h, &port, &err);
-		if (d->telemetry == NULL) {
-			log_error("Cannot start the telemetry listener: %s; continuing without it",
-			    err ? err : "out of memory");
-			free(err);
-		}
-	}
-	lambda_ext_set_telemetry_port(d->lx, port);
-	return 0;
-}
-
-/* Build everything in order; returns the exit status. */
+/* Build everything in order, the Lambda registration last; returns the exit status. */
 static int
 run(struct daemon *d)
 {
 	struct log_config lc;
-	char *err = NULL, why[512];
+	char *err = NULL;
 	int bound = 0;
 
 	settings_log_config(&d->cfg, &lc);
 	if (log_configure(&lc) < 0)
 		fprintf(stderr, "pyroscope-lambda-extension: out of memory configuring the log\n");
+	evlog_route();
 	log_info("Starting relay");
 	report_settings(&d->cfg);
-	if (!d->cfg.dev_mode && d->api == NULL) {
-		log_error("Cannot start as a Lambda extension: %s; exiting "
-		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)",
-		    d->api_error ? d->api_error : "AWS_LAMBDA_RUNTIME_API is not set");
+	if (!d->cfg.dev_mode && d->cfg.runtime_api == NULL) {
+		log_error("Cannot start as a Lambda extension: AWS_LAMBDA_RUNTIME_API is not set; exiting "
+		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	d->base = event_base_new();
-	if (d->base == NULL || add_signals(d) < 0)
-		return fail_init(d, "cannot set up the event loop");
+	if (d->base == NULL || add_signals(d) < 0) {
+		log_error("Cannot start: cannot set up the event loop; exiting");
+		return 1;
+	}
 	if (chain_new(relay_modules, &d->cfg, &d->chain, &err) < 0) {
-		snprintf(why, sizeof(why), "cannot initialise module %s", err ? err : "(out of memory)");
+		log_error("Cannot start: cannot initialise module %s; exiting", err ? err : "(out of memory)");
 		free(err);
-		return fail_init(d, why);
+		return 1;
 	}
-	d->up = upstream_new(d->base, &d->cfg, d->chain, &d->stats, &err);
+	ledger_init(&d->ledger, d->chain);
+	d->up = upstream_new(d->base, &d->cfg, &d->ledger, &err);
 	if (d->up == NULL) {
-		snprintf(why, sizeof(why), "cannot set up the upstream client: %s", err ? err : "out of memory");
+		log_error("Cannot start: cannot set up the upstream client: %s; exiting", err ? err : "out of memory");
 		free(err);
-		return fail_init(d, why);
+		return 1;
 	}
-	d->srv = server_new(d->base, &d->cfg, d->chain, &d->stats, d->up, &bound);
+	d->srv = server_new(d->base, &d->cfg, d->chain, &d->ledger, d->up, &bound);
 	if (d->srv == NULL || bound == 0) {
 		if (d->cfg.dev_mode) {
 			log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
@@ -283,19 +241,24 @@ run(struct daemon *d)
 		log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); profiles cannot be "
 		    "received, but the extension keeps following Lambda events so the function is not affected");
 	}
-	if (!d->cfg.dev_mode && start_lambda(d) < 0)
-		return fail_init(d, "out of memory starting the Lambda lifecycle");
+	if (!d->cfg.dev_mode) {
+		d->lambda = lambda_ext_start(d->base, &d->cfg, d->up, d->name, &err);
+		if (d->lambda == NULL) {
+			log_error("Cannot start as a Lambda extension: %s; exiting", err ? err : "out of memory");
+			free(err);
+			return 1;
+		}
+	}
 	event_base_dispatch(d->base);
-	return d->lx != NULL ? lambda_ext_exit_status(d->lx) : 0;
+	return 0;
 }
 
-static void
+/* Undo run() in reverse; returns the Lambda lifecycle's exit status (0 in dev mode). */
+static int
 teardown(struct daemon *d)
 {
-	lambda_ext_free(d->lx);
-	d->curl_in_use = lambda_api_free(d->api);
-	free(d->api_error);
-	telemetry_free(d->telemetry);
+	int status = lambda_ext_stop(d->lambda);
+
 	server_free(d->srv);
 	if (d->up != NULL) {
 		upstream_free(d->up);	/* drops and counts what is left */
@@ -315,14 +278,14 @@ teardown(struct daemon *d)
 	settings_clear(&d->cfg);
 	log_reset();
 	libevent_global_shutdown();
+	return status;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct daemon d;
-	int check = 0, status;
-	bool lambda;
+	int check = 0, status, lambda_status;
 
 	memset(&d, 0, sizeof(d));
 	for (int i = 1; i < argc; i++) {
@@ -348,15 +311,8 @@ main(int argc, char **argv)
 		settings_clear(&d.cfg);
 		return status;
 	}
-	lambda = !d.cfg.dev_mode && d.cfg.runtime_api != NULL;
-	if (lambda) {
-		/* Register first: it is on the function's cold-start path. */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		d.api = lambda_api_start(d.cfg.runtime_api, executable_name(argv[0]), &d.api_error);
-	}
+	d.name = executable_name(argv[0]);
 	status = run(&d);
-	teardown(&d);
-	if (lambda && !d.curl_in_use)
-		curl_global_cleanup();
-	return status;
+	lambda_status = teardown(&d);
+	return status != 0 ? status : lambda_status;
 }

@@ -58,7 +58,7 @@ metrics_render(const struct relay_stats *st, struct evbuffer *out)
 	    dropped(st, out) < 0 ||
 	    one(out, "dropped_bytes_total", "counter", "Body bytes dropped.", st->dropped_bytes) < 0 ||
 	    one(out, "retries_total", "counter", "Uploads started again after a failure.", st->retried) < 0 ||
-	    one(out, "queued_profiles", "gauge", "Profiles waiting to be sent (retries included).", st->queued) < 0 ||
+	    one(out, "queued_profiles", "gauge", "Profiles waiting to be sent (retries included).", stats_queued(st)) < 0 ||
 	    one(out, "queued_bytes", "gauge", "Bytes held for waiting and in-flight profiles.", st->queued_bytes) < 0 ||
 	    one(out, "in_flight_profiles", "gauge", "Uploads in flight.", st->in_flight) < 0 ||
 	    latency(st, out) < 0)

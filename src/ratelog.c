@@ -31,3 +31,14 @@ ratelog_vlog(struct ratelog *rl, enum log_level level, const struct log_field *f
 	rl->last = now;
 	rl->suppressed = 0;
 }
+
+void
+ratelog_log(struct ratelog *rl, enum log_level level, const struct log_field *fields, size_t nfields,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ratelog_vlog(rl, level, fields, nfields, fmt, ap);
+	va_end(ap);
+}

@@ -21,5 +21,7 @@ struct ratelog {
  */
 void	ratelog_vlog(struct ratelog *rl, enum log_level level, const struct log_field *fields,
 	    size_t nfields, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+void	ratelog_log(struct ratelog *rl, enum log_level level, const struct log_field *fields,
+	    size_t nfields, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

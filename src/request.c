@@ -75,7 +75,8 @@ relay_req_copy_client_header(struct relay_req *rr, const char *name, const char 
 		return -EINVAL;
 	if (hdr_is_relay_owned(name))
 		return 0;
-	return evhttp_add_header(&rr->headers, name, value) == 0 ? 0 : -EINVAL;
+	/* name and value are valid: a failure can only be out of memory */
+	return evhttp_add_header(&rr->headers, name, value) == 0 ? 0 : -ENOMEM;
 }
 
 void

@@ -71,7 +71,8 @@ void	relay_req_unset_header(struct relay_req *rr, const char *name);
 /*
  * Copy a client's header unless the relay owns it (hop-by-hop, Host,
  * Content-Length): appended, keeping the client's order and letter case.
- * -EINVAL for a name that is not a token or a value with control characters.
+ * -EINVAL for a name that is not a token or a value with control characters,
+ * -ENOMEM.
  */
 int	relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value);
 /* Replace the raw query (takes ownership of `query`, which may be NULL). */

@@ -24,6 +24,7 @@
 
 #include "hdr.h"
 #include "log.h"
+#include "ledger.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -34,7 +35,7 @@ struct server {
 	struct evhttp		*http;		/* owned */
 	const struct relay_settings *cfg;	/* borrowed */
 	struct chain		*chain;		/* borrowed */
-	struct relay_stats	*stats;		/* borrowed */
+	struct ledger		*ledger;	/* borrowed: where a request ends when it is not forwarded */
 	struct upstream		*up;		/* borrowed */
 	uint64_t		 next_id;
 };
@@ -75,18 +76,36 @@ is_push(const char *path)
 }
 
 /*
- * What the SDK is told. Push clients (Connect) need 200 with their own
- * Content-Type and an empty message; /ingest clients get an empty 200.
+ * What the SDK is told once its upload is queued, decided before the request
+ * is handed over. Push clients (Connect) need 200 with their own Content-Type
+ * and an empty message; /ingest clients get an empty 200.
  */
+struct reply {
+	const char	*ctype;		/* borrowed from the client's request; NULL: none */
+	bool		 json;
+};
+
+static struct reply
+reply_for(struct evhttp_request *req, const char *path)
+{
+	struct reply r = { NULL, false };
+
+	if (is_push(path)) {
+		r.ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		r.json = r.ctype != NULL && strstr(r.ctype, "json") != NULL;
+	}
+	return r;
+}
+
 static void
-reply_accepted(struct evhttp_request *req, const char *path, const char *ctype)
+reply_accepted(struct evhttp_request *req, const struct reply *r)
 {
 	struct evbuffer *body = NULL;
 
-	if (is_push(path) && ctype != NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	if (r->ctype != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", r->ctype);
 		body = evbuffer_new();
-		if (body != NULL && strstr(ctype, "json") != NULL)
+		if (body != NULL && r->json)
 			evbuffer_add(body, "{}", 2);
 	}
 	evhttp_send_reply(req, HTTP_OK, "OK", body);
@@ -103,10 +122,12 @@ copy_headers(struct relay_req *rr, struct evhttp_request *req)
 	const struct evkeyval *h;
 
 	TAILQ_FOREACH(h, in, next) {
+		int rc;
+
 		if (connection != NULL && hdr_list_names(connection, h->key))
 			continue;
-		if (relay_req_copy_client_header(rr, h->key, h->value) < 0)
-			return -EINVAL;
+		if ((rc = relay_req_copy_client_header(rr, h->key, h->value)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -117,13 +138,11 @@ copy_headers(struct relay_req *rr, struct evhttp_request *req)
  * when the configuration makes sending impossible). Returns true if handled.
  */
 static bool
-serve_local(struct server *srv, struct evhttp_request *req, const char *path, const char *query)
+serve_local(struct server *srv, struct evhttp_request *req, const char *path)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	struct evbuffer *body;
 	int code = HTTP_OK;
-
-	(void)query;
 
 	if ((m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) ||
 	    (strcmp(path, "/metrics") != 0 && strcmp(path, "/health") != 0))
@@ -136,7 +155,7 @@ serve_local(struct server *srv, struct evhttp_request *req, const char *path, co
 	if (strcmp(path, "/metrics") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 		    "text/plain; version=0.0.4; charset=utf-8");
-		if (metrics_render(srv->stats, body) < 0)
+		if (metrics_render(&srv->ledger->stats, body) < 0)
 			code = HTTP_INTERNAL;
 	} else {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
@@ -157,7 +176,7 @@ on_request(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct relay_req *rr;
-	const char *ctype;
+	struct reply reply;
 	char *path = NULL, *query = NULL;
 	int rc;
 
@@ -166,7 +185,7 @@ on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
 		return;
 	}
-	if (serve_local(srv, req, path, query)) {
+	if (serve_local(srv, req, path)) {
 		free(path);
 		free(query);
 		return;
@@ -180,27 +199,24 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	rr->path = path;
 	rr->query = query;
-	if (copy_headers(rr, req) < 0) {	/* malformed: refused, never accepted */
+	if ((rc = copy_headers(rr, req)) < 0) {	/* malformed: refused, never accepted */
 		relay_req_free(rr);
-		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
+		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
 		return;
 	}
 	evbuffer_add_buffer(rr->body, evhttp_request_get_input_buffer(req));
 	rr->body_len = evbuffer_get_length(rr->body);
-	stats_received(srv->stats, rr);
+	ledger_received(srv->ledger, rr);
 	if (chain_run(srv->chain, rr) != RELAY_NEXT) {
-		upstream_finish(srv->up, rr, RELAY_DROPPED_INTERNAL);
+		ledger_finish(srv->ledger, rr, RELAY_DROPPED_INTERNAL);
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	/* The path is needed after rr is handed over; the request still holds the client's headers. */
-	ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	path = strdup(rr->path);
+	reply = reply_for(req, rr->path);	/* rr belongs to the forwarder from here on */
 	if (upstream_submit(srv->up, rr) == -E2BIG)
 		evhttp_send_error(req, 413, NULL);
 	else
-		reply_accepted(req, path ? path : "/", ctype);
-	free(path);
+		reply_accepted(req, &reply);
 }
 
 static void
@@ -221,7 +237,7 @@ log_bound(struct evhttp_bound_socket *bs, const char *host)
 
 struct server *
 server_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
-    struct relay_stats *stats, struct upstream *up, int *ret_bound)
+    struct ledger *ledger, struct upstream *up, int *ret_bound)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	int bound = 0;
@@ -232,7 +248,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 	}
 	srv->cfg = cfg;
 	srv->chain = chain;
-	srv->stats = stats;
+	srv->ledger = ledger;
 	srv->up = up;
 	evhttp_set_gencb(srv->http, on_request, srv);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

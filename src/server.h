@@ -4,7 +4,7 @@
 
 #include "chain.h"
 #include "settings.h"
-#include "stats.h"
+#include "ledger.h"
 #include "upstream.h"
 
 struct event_base;
@@ -13,11 +13,12 @@ struct server;
 /*
  * Listen on every cfg->listen address. Addresses that cannot be bound are
  * logged and skipped; *ret_bound tells how many were bound. NULL on OOM.
- * Each complete request runs through `chain`, is counted in `stats`, handed
- * to `up` and answered at once.
+ * Each complete request is entered in `ledger`, runs through `chain`, is
+ * handed to `up` and answered at once; the relay's own endpoints read the
+ * ledger's counters.
  */
 struct server *server_new(struct event_base *base, const struct relay_settings *cfg,
-	    struct chain *chain, struct relay_stats *stats, struct upstream *up, int *ret_bound);
+	    struct chain *chain, struct ledger *ledger, struct upstream *up, int *ret_bound);
 /* Close the listeners and every client connection; NULL-safe. */
 void	server_free(struct server *srv);
 

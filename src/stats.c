@@ -50,6 +50,12 @@ stats_dropped_total(const struct relay_stats *st)
 	return n;
 }
 
+uint64_t
+stats_queued(const struct relay_stats *st)
+{
+	return st->received - st->delivered - stats_dropped_total(st) - st->in_flight;
+}
+
 const char *
 stats_reason_name(enum relay_outcome o)
 {
@@ -86,6 +92,6 @@ stats_summary(const struct relay_stats *st, char *buf, size_t size)
 	}
 	if (off < size)
 		snprintf(buf + off, size - off, " retried=%llu queued=%llu in_flight=%llu",
-		    (unsigned long long)st->retried, (unsigned long long)st->queued,
+		    (unsigned long long)st->retried, (unsigned long long)stats_queued(st),
 		    (unsigned long long)st->in_flight);
 }

@@ -18,8 +18,7 @@ struct relay_stats {
 	uint64_t	dropped[RELAY_OUTCOME_COUNT];	/* indexed by the RELAY_DROPPED_* outcome */
 	uint64_t	dropped_bytes;
 	uint64_t	retried;		/* uploads started again after a failure */
-	uint64_t	queued;			/* gauge */
-	uint64_t	queued_bytes;		/* gauge (queue cost, bodies plus overhead) */
+	uint64_t	queued_bytes;		/* gauge: held for waiting and in-flight profiles (bodies plus overhead) */
 	uint64_t	in_flight;		/* gauge */
 	/* every upload attempt's duration, answered or not */
 	uint64_t	latency_buckets[STATS_LATENCY_BUCKETS];	/* cumulative counts per bound */
@@ -35,6 +34,8 @@ void	stats_finished(struct relay_stats *st, const struct relay_req *rr);
 void	stats_observe_latency(struct relay_stats *st, double seconds);
 /* Sum of every dropped[] entry. */
 uint64_t stats_dropped_total(const struct relay_stats *st);
+/* Profiles waiting to be sent (retries included): received and not yet finished nor in flight. */
+uint64_t stats_queued(const struct relay_stats *st);
 /* The stable name of an outcome ("queue_full", "rejected", ...), for logs and metrics. */
 const char *stats_reason_name(enum relay_outcome o);
 /* One line "received=N delivered=N dropped=N (...) queued=N in_flight=N"; writes into buf. */

@@ -1,4 +1,4 @@
-/* upstream.c -- the forwarder: queue, upload slots over kept-alive connections, final accounting. */
+/* upstream.c -- the forwarder: the queue, upload slots over kept-alive connections, retries. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -36,6 +36,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "ledger.h"
 #include "log.h"
 #include "queue.h"
 #include "ratelog.h"
@@ -63,8 +64,7 @@ struct slot {
 struct upstream {
 	struct event_base		*base;		/* borrowed */
 	const struct relay_settings	*cfg;		/* borrowed */
-	struct chain			*chain;		/* borrowed */
-	struct relay_stats		*stats;		/* borrowed */
+	struct ledger			*ledger;	/* borrowed: where every request ends */
 	struct evdns_base		*dns;		/* owned */
 	struct resolver			*resolver;	/* owned: the remote's cached address */
 	SSL_CTX				*ssl_ctx;	/* owned; NULL for http:// */
@@ -78,16 +78,14 @@ struct upstream {
 	struct ratelog			 drops[RELAY_OUTCOME_COUNT];
 	struct ratelog			 retry_log;
 	bool				 paused;
-	void				(*idle_cb)(void *);
+	void				(*idle_cb)(void *);	/* one owner: the drain or the lifecycle */
 	void				*idle_arg;
 };
 
 static void
 update_gauges(struct upstream *up)
 {
-	up->stats->queued = up->queue.count;
-	up->stats->queued_bytes = up->queue.bytes;
-	up->stats->in_flight = (uint64_t)up->busy;
+	ledger_gauges(up->ledger, (uint64_t)up->busy, up->queue.bytes);
 }
 
 static void __attribute__((format(printf, 4, 5)))
@@ -110,17 +108,14 @@ log_retry(struct upstream *up, const struct relay_req *rr, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The end of every request's life: account, tell the modules, free. */
-void
-upstream_finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome)
+/* A request leaves the forwarder (out of the queue or a slot): release its budget, hand it to the ledger. */
+static void
+finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome)
 {
 	if (rr->cost > 0)
 		queue_release(&up->queue, rr);
-	rr->outcome = outcome;
-	stats_finished(up->stats, rr);
 	update_gauges(up);	/* the counters and gauges add up at every moment */
-	chain_done(up->chain, rr);
-	relay_req_free(rr);
+	ledger_finish(up->ledger, rr, outcome);
 }
 
 static void
@@ -251,11 +246,11 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	if (age + delay > up->cfg->retry_max_age_ns) {
 		log_drop(up, RELAY_DROPPED_TOO_OLD, rr,
 		    "Failed to relay request: %s; a retry would exceed PYROSCOPE_RETRY_MAX_AGE, dropping the profile", why);
-		upstream_finish(up, rr, RELAY_DROPPED_TOO_OLD);
+		finish(up, rr, RELAY_DROPPED_TOO_OLD);
 		return true;
 	}
 	rr->not_before = now + delay;
-	up->stats->retried++;
+	ledger_retry(up->ledger);
 	queue_return(&up->queue, rr);
 	log_retry(up, rr, "Upload failed: %s; retrying in %lld ms (attempt %d of %d)", why,
 	    (long long)(delay / 1000000), rr->attempts + 1, up->cfg->retry_max_attempts);
@@ -275,19 +270,19 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	s->rr = NULL;
 	s->req = NULL;
 	up->busy--;
-	stats_observe_latency(up->stats, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
+	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
 	if (rr->status >= 200 && rr->status < 300) {
 		s->reused = true;
 		log_f(LOG_TRACE, (&(struct log_field){ "path", rr->path }), 1,
 		    "Successfully relayed request to remote");
-		upstream_finish(up, rr, RELAY_DELIVERED);
+		finish(up, rr, RELAY_DELIVERED);
 	} else if (rr->status > 0) {
 		s->reused = true;
 		describe_answer(rr, req, why, sizeof(why));
 		if (!maybe_retry(up, rr, req, false, why)) {
 			log_drop(up, RELAY_DROPPED_REJECTED, rr, "Failed to relay request: %s; dropping the profile", why);
-			upstream_finish(up, rr, RELAY_DROPPED_REJECTED);
+			finish(up, rr, RELAY_DROPPED_REJECTED);
 		}
 	} else {
 		s->stale = true;
@@ -296,7 +291,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
 			log_drop(up, RELAY_DROPPED_FAILED, rr, "Failed to relay request: %s; dropping the profile", why);
-			upstream_finish(up, rr, RELAY_DROPPED_FAILED);
+			finish(up, rr, RELAY_DROPPED_FAILED);
 		}
 	}
 	s->error = 0;
@@ -430,7 +425,7 @@ fail:
 		evhttp_request_free(req);
 	free(uri);
 	log_drop(up, RELAY_DROPPED_INTERNAL, rr, "Cannot prepare the upload (out of memory?); dropping the profile");
-	upstream_finish(up, rr, RELAY_DROPPED_INTERNAL);
+	finish(up, rr, RELAY_DROPPED_INTERNAL);
 }
 
 static void
@@ -503,7 +498,7 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		log_drop(up, RELAY_DROPPED_UNSENDABLE, rr,
 		    "Cannot relay request: %s (see the configuration errors at startup); dropping the profile",
 		    up->cfg->unsendable);
-		upstream_finish(up, rr, RELAY_DROPPED_UNSENDABLE);
+		finish(up, rr, RELAY_DROPPED_UNSENDABLE);
 		return 0;
 	}
 	rc = queue_push(&up->queue, rr, &evicted);
@@ -511,7 +506,7 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		log_drop(up, RELAY_DROPPED_TOO_LARGE, rr,
 		    "Request of %zu bytes does not fit in the queue budget of %llu bytes; dropping the profile",
 		    rr->body_len, (unsigned long long)up->queue.max_bytes);
-		upstream_finish(up, rr, RELAY_DROPPED_TOO_LARGE);
+		finish(up, rr, RELAY_DROPPED_TOO_LARGE);
 		return rc;
 	}
 	while ((old = TAILQ_FIRST(&evicted)) != NULL) {
@@ -519,12 +514,12 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		log_drop(up, RELAY_DROPPED_QUEUE_FULL, old,
 		    "Request queue is full, dropping the oldest profile (%.0f ms old) to make room",
 		    relay_req_age_ms(old));
-		upstream_finish(up, old, RELAY_DROPPED_QUEUE_FULL);
+		finish(up, old, RELAY_DROPPED_QUEUE_FULL);
 	}
 	if (rc == -ENOSPC) {
 		log_drop(up, RELAY_DROPPED_QUEUE_FULL, rr,
 		    "Request queue is full with uploads in flight; dropping the new profile");
-		upstream_finish(up, rr, RELAY_DROPPED_QUEUE_FULL);
+		finish(up, rr, RELAY_DROPPED_QUEUE_FULL);
 		kick(up);
 		return 0;
 	}
@@ -562,8 +557,8 @@ dns_new(struct event_base *base)
 }
 
 struct upstream *
-upstream_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
-    struct relay_stats *stats, char **reterr)
+upstream_new(struct event_base *base, const struct relay_settings *cfg, struct ledger *ledger,
+    char **reterr)
 {
 	struct upstream *up = calloc(1, sizeof(*up));
 
@@ -572,8 +567,7 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct c
 		return NULL;
 	up->base = base;
 	up->cfg = cfg;
-	up->chain = chain;
-	up->stats = stats;
+	up->ledger = ledger;
 	up->timeout.tv_sec = (time_t)(cfg->timeout_ns / 1000000000);
 	up->timeout.tv_usec = (suseconds_t)(cfg->timeout_ns % 1000000000 / 1000);
 	queue_init(&up->queue, cfg->queue_max_profiles, cfg->queue_max_bytes);
@@ -620,7 +614,7 @@ upstream_free(struct upstream *up)
 		if (s->rr != NULL) {
 			log_drop(up, RELAY_DROPPED_SHUTDOWN, s->rr,
 			    "Upload still in flight at shutdown; dropping the profile");
-			upstream_finish(up, s->rr, RELAY_DROPPED_SHUTDOWN);
+			finish(up, s->rr, RELAY_DROPPED_SHUTDOWN);
 			s->rr = NULL;
 			up->busy--;
 		}
@@ -631,7 +625,7 @@ upstream_free(struct upstream *up)
 	}
 	while ((rr = queue_pop(&up->queue)) != NULL) {
 		log_drop(up, RELAY_DROPPED_SHUTDOWN, rr, "Profile still queued at shutdown; dropping it");
-		upstream_finish(up, rr, RELAY_DROPPED_SHUTDOWN);
+		finish(up, rr, RELAY_DROPPED_SHUTDOWN);
 	}
 	update_gauges(up);
 	free(up->slots);

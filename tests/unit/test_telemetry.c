@@ -11,7 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "telemetry.h"
+#include "telemetry_listener.h"
 #include "tap.h"
 
 struct seen {

@@ -1,4 +1,4 @@
-/* lambda_api.c -- the Lambda Extensions and Telemetry API client, run in its own thread. */
+/* api_client.c -- the Lambda Extensions and Telemetry API client, run in its own thread. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -26,7 +26,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "lambda_api.h"
+#include "api_client.h"
 
 #define RESPONSE_MAX	(1 << 20)
 #define CALL_TIMEOUT_MS	10000L	/* every call but event/next, which must not time out */

@@ -1,4 +1,4 @@
-/* telemetry.c -- the local listener for Lambda Telemetry API deliveries (platform events). */
+/* telemetry_listener.c -- the local listener for Lambda Telemetry API deliveries (platform events). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
-#include "telemetry.h"
+#include "telemetry_listener.h"
 
 #define MAX_DELIVERY	(4 << 20)	/* twice the largest buffering maxBytes, plus metadata */
 #define HOSTS_FILE	"/etc/hosts"

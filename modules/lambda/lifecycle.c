@@ -1,4 +1,4 @@
-/* lambda_ext.c -- the Lambda extension lifecycle: events, flushes before freezes, bounded shutdown. */
+/* lifecycle.c -- the Lambda lifecycle state machine: events, flushes before freezes, bounded drains. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -9,6 +9,7 @@
  *   REGISTERING --registered--> SUBSCRIBING --subscribed or not--> WAITING
  *   WAITING --INVOKE--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
  *   WAITING --SHUTDOWN--> DRAINING --idle or deadline--> DONE (exit 0)
+ *   any but DONE --SIGTERM/SIGINT (lifecycle_drain)--> DRAINING
  *   any --event/next failed--> STOPPING --exit/error answered--> DONE (exit 1)
  *
  * The sandbox freezes as soon as the runtime and every extension have called
@@ -30,7 +31,7 @@
 
 #include <event2/event.h>
 
-#include "lambda_ext.h"
+#include "lifecycle.h"
 #include "log.h"
 
 #define INVOKE_MARGIN_MS	50	/* event/next this long before the function's deadline */
@@ -55,12 +56,13 @@ struct recent_ids {
 	int	next;
 };
 
-struct lambda_ext {
+struct lifecycle {
 	struct event_base		*base;		/* borrowed */
 	const struct relay_settings	*cfg;		/* borrowed */
-	struct upstream			*up;		/* borrowed */
-	struct lambda_api		*api;		/* borrowed */
+	struct upstream			*up;		/* borrowed; its idle callback is ours alone */
+	struct lifecycle_api		 api;		/* the Extensions API commands */
 	struct event			*timer;		/* owned: bounds the current wait */
+	const char			*drain_over;	/* what ends a drain at its deadline, for the log */
 	int				 telemetry_port;
 	enum lx_state			 state;
 	bool				 telemetry;	/* platform.runtimeDone is expected */
@@ -102,7 +104,7 @@ seen(const struct recent_ids *r, const char *id)
 }
 
 static void
-arm(struct lambda_ext *lx, int64_t ms)
+arm(struct lifecycle *lx, int64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
 
@@ -112,24 +114,23 @@ arm(struct lambda_ext *lx, int64_t ms)
 }
 
 static void
-finish(struct lambda_ext *lx, int status)
+finish(struct lifecycle *lx, int status)
 {
 	lx->state = LX_DONE;
 	lx->exit_status = status;
 	evtimer_del(lx->timer);
-	upstream_on_idle(lx->up, NULL, NULL);
 	event_base_loopexit(lx->base, NULL);
 }
 
 static void
-call_next(struct lambda_ext *lx)
+call_next(struct lifecycle *lx)
 {
 	lx->state = LX_WAITING;
-	lambda_api_next(lx->api);
+	lx->api.next(lx->api.arg);
 }
 
 static void
-telemetry_unavailable(struct lambda_ext *lx, const char *why)
+telemetry_unavailable(struct lifecycle *lx, const char *why)
 {
 	lx->telemetry = false;
 	if (lx->fallback_logged)
@@ -140,12 +141,13 @@ telemetry_unavailable(struct lambda_ext *lx, const char *why)
 }
 
 /* Send what is queued, within budget_ms, then pause (unless background) and call event/next. */
-static void flush_end(struct lambda_ext *lx);
+static void flush_end(struct lifecycle *lx);
 
+/* The forwarder has nothing queued or in flight: a flush or a drain is complete. */
 static void
-on_flush_idle(void *arg)
+on_forwarder_idle(void *arg)
 {
-	struct lambda_ext *lx = arg;
+	struct lifecycle *lx = arg;
 
 	if (lx->state == LX_FLUSHING)
 		flush_end(lx);
@@ -154,7 +156,7 @@ on_flush_idle(void *arg)
 }
 
 static void
-flush_begin(struct lambda_ext *lx)
+flush_begin(struct lifecycle *lx)
 {
 	int64_t budget = lx->cfg->flush_timeout_ns / 1000000;
 
@@ -166,17 +168,15 @@ flush_begin(struct lambda_ext *lx)
 		flush_end(lx);
 		return;
 	}
-	upstream_on_idle(lx->up, on_flush_idle, lx);
 	arm(lx, budget);
 }
 
 static void
-flush_end(struct lambda_ext *lx)
+flush_end(struct lifecycle *lx)
 {
 	size_t left = upstream_pending(lx->up);
 
 	evtimer_del(lx->timer);
-	upstream_on_idle(lx->up, NULL, NULL);
 	if (lx->cfg->flush_strategy != FLUSH_BACKGROUND)
 		upstream_pause(lx->up);
 	if (left > 0)
@@ -190,7 +190,7 @@ flush_end(struct lambda_ext *lx)
 }
 
 static void
-on_invoke(struct lambda_ext *lx, const struct lambda_result *res)
+on_invoke(struct lifecycle *lx, const struct lambda_result *res)
 {
 	int64_t now = epoch_ms();
 
@@ -223,7 +223,7 @@ on_invoke(struct lambda_ext *lx, const struct lambda_result *res)
 
 /* RUNNING took too long: telemetry is not arriving, or the function is about to time out. */
 static void
-running_timeout(struct lambda_ext *lx)
+running_timeout(struct lifecycle *lx)
 {
 	int64_t now = epoch_ms();
 
@@ -238,28 +238,46 @@ running_timeout(struct lambda_ext *lx)
 	}
 }
 
+/* Send everything left until the forwarder is idle or `left_ms` is over, then end the loop. */
 static void
-on_shutdown(struct lambda_ext *lx, const struct lambda_result *res)
+drain_begin(struct lifecycle *lx, int64_t left_ms, const char *over)
 {
-	int64_t left = res->deadline_ms - SHUTDOWN_MARGIN_MS - epoch_ms();
-
 	lx->state = LX_DRAINING;
+	lx->drain_over = over;
 	evtimer_del(lx->timer);
 	upstream_resume(lx->up);
-	log_info("Received SHUTDOWN event (reason '%s'); draining %zu profiles for at most %lld ms",
-	    res->shutdown_reason, upstream_pending(lx->up), (long long)(left > 0 ? left : 0));
-	if (upstream_pending(lx->up) == 0 || left <= 0) {
+	if (upstream_pending(lx->up) == 0 || left_ms <= 0) {
 		finish(lx, 0);
 		return;
 	}
-	upstream_on_idle(lx->up, on_flush_idle, lx);
-	arm(lx, left);
+	arm(lx, left_ms);
+}
+
+static void
+on_shutdown(struct lifecycle *lx, const struct lambda_result *res)
+{
+	int64_t left = res->deadline_ms - SHUTDOWN_MARGIN_MS - epoch_ms();
+
+	log_info("Received SHUTDOWN event (reason '%s'); draining %zu profiles for at most %lld ms",
+	    res->shutdown_reason, upstream_pending(lx->up), (long long)(left > 0 ? left : 0));
+	drain_begin(lx, left, "Shutdown deadline is near");
+}
+
+void
+lifecycle_drain(struct lifecycle *lx, int64_t budget_ms)
+{
+	if (lx->state == LX_DONE || lx->state == LX_DRAINING || lx->state == LX_STOPPING)
+		return;		/* already ending: SHUTDOWN has the earlier deadline, exit/error its status */
+	if (upstream_pending(lx->up) > 0)
+		log_info("Draining %zu pending profiles for at most %lld ms", upstream_pending(lx->up),
+		    (long long)budget_ms);
+	drain_begin(lx, budget_ms, "Drain time (PYROSCOPE_TIMEOUT) is over");
 }
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct lambda_ext *lx = arg;
+	struct lifecycle *lx = arg;
 
 	(void)fd;
 	(void)what;
@@ -271,7 +289,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		flush_end(lx);
 		break;
 	case LX_DRAINING:
-		log_warn("Shutdown deadline is near with %zu profiles not delivered; exiting", upstream_pending(lx->up));
+		log_warn("%s with %zu profiles not delivered; exiting", lx->drain_over, upstream_pending(lx->up));
 		finish(lx, 0);
 		break;
 	default:
@@ -280,7 +298,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_registered(struct lambda_ext *lx, const struct lambda_result *res)
+on_registered(struct lifecycle *lx, const struct lambda_result *res)
 {
 	if (!res->ok) {
 		log_error("Cannot register with the Lambda Extensions API at %s: %s; exiting",
@@ -292,7 +310,7 @@ on_registered(struct lambda_ext *lx, const struct lambda_result *res)
 	    res->function_name, settings_flush_strategy_name(lx->cfg->flush_strategy));
 	if (lx->telemetry_port > 0 && lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE) {
 		lx->state = LX_SUBSCRIBING;
-		lambda_api_subscribe(lx->api, lx->telemetry_port);
+		lx->api.subscribe(lx->api.arg, lx->telemetry_port);
 		return;
 	}
 	if (lx->telemetry_port <= 0)
@@ -301,12 +319,12 @@ on_registered(struct lambda_ext *lx, const struct lambda_result *res)
 }
 
 static void
-on_next(struct lambda_ext *lx, const struct lambda_result *res)
+on_next(struct lifecycle *lx, const struct lambda_result *res)
 {
 	if (!res->ok) {
 		log_error("Lambda event/next failed: %s; reporting exit/error and exiting", res->error);
 		lx->state = LX_STOPPING;
-		lambda_api_report_error(lx->api, false, "Extension.NextEventFailed", res->error);
+		lx->api.report_error(lx->api.arg, false, "Extension.NextEventFailed", res->error);
 		return;
 	}
 	switch (res->event) {
@@ -323,10 +341,10 @@ on_next(struct lambda_ext *lx, const struct lambda_result *res)
 	}
 }
 
-static void
-on_result(const struct lambda_result *res, void *arg)
+void
+lifecycle_on_result(const struct lambda_result *res, void *arg)
 {
-	struct lambda_ext *lx = arg;
+	struct lifecycle *lx = arg;
 
 	switch (res->cmd) {
 	case LAMBDA_CMD_REGISTER:
@@ -356,9 +374,9 @@ on_result(const struct lambda_result *res, void *arg)
 }
 
 void
-lambda_ext_on_start(const char *request_id, void *arg)
+lifecycle_on_start(const char *request_id, void *arg)
 {
-	struct lambda_ext *lx = arg;
+	struct lifecycle *lx = arg;
 
 	if (lx->state == LX_RUNNING && strcmp(request_id, lx->request_id) == 0)
 		lx->started_seen = true;
@@ -367,9 +385,9 @@ lambda_ext_on_start(const char *request_id, void *arg)
 }
 
 void
-lambda_ext_on_runtime_done(const char *request_id, const char *status, void *arg)
+lifecycle_on_runtime_done(const char *request_id, const char *status, void *arg)
 {
-	struct lambda_ext *lx = arg;
+	struct lifecycle *lx = arg;
 
 	log_f(LOG_TRACE, (&(struct log_field){ "requestId", request_id }), 1,
 	    "Telemetry: platform.runtimeDone (status %s)", status ? status : "unknown");
@@ -381,44 +399,46 @@ lambda_ext_on_runtime_done(const char *request_id, const char *status, void *arg
 	}
 }
 
-struct lambda_ext *
-lambda_ext_new(struct event_base *base, const struct relay_settings *cfg, struct upstream *up,
-    struct lambda_api *api)
+struct lifecycle *
+lifecycle_new(struct event_base *base, const struct relay_settings *cfg, struct upstream *up,
+    const struct lifecycle_api *api)
 {
-	struct lambda_ext *lx = calloc(1, sizeof(*lx));
+	struct lifecycle *lx = calloc(1, sizeof(*lx));
 
 	if (lx == NULL)
 		return NULL;
 	lx->base = base;
 	lx->cfg = cfg;
 	lx->up = up;
-	lx->api = api;
+	lx->api = *api;
 	lx->state = LX_REGISTERING;
 	lx->timer = evtimer_new(base, on_timer, lx);
-	if (lx->timer == NULL || lambda_api_attach(api, base, on_result, lx) < 0) {
-		lambda_ext_free(lx);
+	if (lx->timer == NULL) {
+		lifecycle_free(lx);
 		return NULL;
 	}
+	upstream_on_idle(up, on_forwarder_idle, lx);
 	return lx;
 }
 
 void
-lambda_ext_set_telemetry_port(struct lambda_ext *lx, int port)
+lifecycle_set_telemetry_port(struct lifecycle *lx, int port)
 {
 	lx->telemetry_port = port;
 }
 
 int
-lambda_ext_exit_status(const struct lambda_ext *lx)
+lifecycle_exit_status(const struct lifecycle *lx)
 {
 	return lx->exit_status;
 }
 
 void
-lambda_ext_free(struct lambda_ext *lx)
+lifecycle_free(struct lifecycle *lx)
 {
 	if (lx == NULL)
 		return;
+	upstream_on_idle(lx->up, NULL, NULL);
 	if (lx->timer != NULL)
 		event_free(lx->timer);
 	free(lx);

@@ -1,6 +1,6 @@
-/* telemetry.h -- the local listener for Lambda Telemetry API deliveries (platform events). */
-#ifndef RELAY_TELEMETRY_H
-#define RELAY_TELEMETRY_H
+/* telemetry_listener.h -- the local listener for Lambda Telemetry API deliveries (platform events). */
+#ifndef RELAY_TELEMETRY_LISTENER_H
+#define RELAY_TELEMETRY_LISTENER_H
 
 struct event_base;
 struct telemetry;

@@ -1,6 +1,6 @@
-/* lambda_api.h -- the Lambda Extensions and Telemetry API client, run in its own thread. */
-#ifndef RELAY_LAMBDA_API_H
-#define RELAY_LAMBDA_API_H
+/* api_client.h -- the Lambda Extensions and Telemetry API client, run in its own thread. */
+#ifndef RELAY_API_CLIENT_H
+#define RELAY_API_CLIENT_H
 
 #include <stdbool.h>
 #include <stdint.h>

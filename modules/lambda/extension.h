@@ -1,0 +1,28 @@
+/* extension.h -- the Lambda extension as the daemon sees it: one start, one drain, one stop. */
+#ifndef RELAY_EXTENSION_H
+#define RELAY_EXTENSION_H
+
+#include <stdint.h>
+
+#include "settings.h"
+#include "upstream.h"
+
+struct event_base;
+struct lambda_ext;
+
+/*
+ * Register with the Extensions API at cfg->runtime_api as `name` (the
+ * executable's file name) at once, then follow Lambda events on `base`,
+ * flushing `up` before freezes and draining it at SHUTDOWN. Call it last in
+ * startup, after the listener is bound. The extension owns the forwarder's
+ * idle callback from now on. When the lifecycle ends, the loop is exited.
+ * NULL with *reterr (malloc'd) when the extension cannot start.
+ */
+struct lambda_ext *lambda_ext_start(struct event_base *base, const struct relay_settings *cfg,
+	    struct upstream *up, const char *name, char **reterr);
+/* A stop signal: stop following events, send what is pending for at most budget_ms, then end the loop. */
+void	lambda_ext_drain(struct lambda_ext *ext, int64_t budget_ms);
+/* After the loop: free everything; returns the process's exit status. NULL-safe (0). */
+int	lambda_ext_stop(struct lambda_ext *ext);
+
+#endif
