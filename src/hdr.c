@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hdr.h"
+#include "strutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -29,30 +30,10 @@ static const char *const secrets[] = {
 	"X-Amz-Security-Token", "X-Api-Key",
 };
 
-static char
-ascii_lower(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (char)(c - 'A' + 'a');
-	return c;
-}
-
-/* Locale-independent ASCII case-insensitive equality of a[0..n) and the string b. */
 static bool
-ascii_case_equal_n(const char *a, size_t n, const char *b)
+name_equal(const char *a, const char *b)
 {
-	size_t i;
-
-	for (i = 0; i < n && b[i] != '\0'; i++)
-		if (ascii_lower(a[i]) != ascii_lower(b[i]))
-			return false;
-	return i == n && b[i] == '\0';
-}
-
-static bool
-ascii_case_equal(const char *a, const char *b)
-{
-	return ascii_case_equal_n(a, strlen(a), b);
+	return ascii_case_equal(a, strlen(a), b);
 }
 
 static bool
@@ -63,7 +44,7 @@ in_list(const char *name, const char *const *list, size_t n)
 	if (name == NULL)
 		return false;
 	for (i = 0; i < n; i++)
-		if (ascii_case_equal(name, list[i]))
+		if (name_equal(name, list[i]))
 			return true;
 	return false;
 }
@@ -122,7 +103,7 @@ hdr_list_names(const char *list, const char *name)
 		len = strcspn(p, ",");
 		for (end = len; end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\t'); end--)
 			;
-		if (end > 0 && ascii_case_equal_n(p, end, name))
+		if (end > 0 && ascii_case_equal(p, end, name))
 			return true;
 		p += len;
 	}

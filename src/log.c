@@ -13,6 +13,7 @@
 
 #include "golayout.h"
 #include "gostr.h"
+#include "fdio.h"
 #include "log.h"
 
 /*
@@ -345,23 +346,6 @@ log_format_line(enum log_level level, const struct log_field *fields, size_t nfi
 
 /* ---- output -------------------------------------------------------------- */
 
-/* One write(2) per line in the normal case, so concurrent lines stay whole. */
-static void
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
 void
 log_vfields(enum log_level level, const struct log_field *fields, size_t nfields,
     const char *fmt, va_list ap)
@@ -386,7 +370,7 @@ log_vfields(enum log_level level, const struct log_field *fields, size_t nfields
 		goto out;
 	line = log_format_line(level, fields, nfields, (long long)now.tv_sec, now.tv_nsec, msg);
 	if (line != NULL)
-		write_all(STDERR_FILENO, line, strlen(line));
+		(void)fd_write_all(STDERR_FILENO, line, strlen(line));	/* one write(2): lines stay whole */
 	free(line);
 out:
 	free(msg);

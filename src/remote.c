@@ -3,9 +3,8 @@
 #include "config.h"
 #endif
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -142,20 +141,6 @@ parse_port(const char *s, size_t len)
 	return v == 0 ? -1 : (int)v;
 }
 
-/* Check an IP literal of s[0..len) with inet_pton. */
-static bool
-ip_valid(int af, const char *s, size_t len)
-{
-	char buf[INET6_ADDRSTRLEN];
-	unsigned char addr[sizeof(struct in6_addr)];
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(af, buf, addr) == 1;
-}
-
 /* A reg-name (letters, digits, '-', '.', '_'); all digits and dots must be IPv4. */
 static int
 check_reg_name(const char *s, size_t len, bool may_echo, char **reterr)
@@ -169,7 +154,7 @@ check_reg_name(const char *s, size_t len, bool may_echo, char **reterr)
 		if (!is_digit(s[i]) && s[i] != '.')
 			numeric = false;
 	}
-	if (numeric && !ip_valid(AF_INET, s, len))
+	if (numeric && ip_literal_family(s, len) != AF_INET)
 		return reject_text(reterr, may_echo, "invalid IPv4 address", s, len);
 	return 0;
 }
@@ -191,7 +176,7 @@ parse_hostport(const char *hp, size_t len, bool may_echo, struct remote_url *u, 
 			return reject_text(reterr, may_echo, "missing ']' in IPv6 host", hp, len);
 		host = hp + 1;
 		hlen = (size_t)(close - host);
-		if (!ip_valid(AF_INET6, host, hlen))
+		if (ip_literal_family(host, hlen) != AF_INET6)
 			return reject_text(reterr, may_echo, "invalid IPv6 address", host, hlen);
 		if (close + 1 < end && close[1] != ':')
 			return reject_text(reterr, may_echo, "unexpected text after the IPv6 address",

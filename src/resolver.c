@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "resolver.h"
+#include "strutil.h"
 
 #define FRESH_SECONDS 300
 
@@ -76,7 +77,6 @@ struct resolver *
 resolver_new(struct evdns_base *dns, const char *host, int port)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
-	unsigned char buf[sizeof(struct in6_addr)];
 
 	if (r == NULL || (r->host = strdup(host)) == NULL) {
 		free(r);
@@ -84,7 +84,7 @@ resolver_new(struct evdns_base *dns, const char *host, int port)
 	}
 	r->dns = dns;
 	snprintf(r->port, sizeof(r->port), "%d", port);
-	r->literal = inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+	r->literal = ip_literal_family(host, strlen(host)) != 0;
 	lookup(r);
 	return r;
 }

@@ -119,6 +119,48 @@ load_size(struct loader *l, const char *name, uint64_t def, uint64_t min, uint64
 	return n;
 }
 
+/*
+ * A Go duration. Unset or empty: `def`; 0 also means `def` when
+ * zero_is_default (the original's rule for PYROSCOPE_TIMEOUT); a negative
+ * value, or 0 otherwise, is invalid.
+ */
+static int64_t
+load_duration(struct loader *l, const char *name, int64_t def, bool zero_is_default)
+{
+	const char *v = env(l, name);
+	char shown[32];
+	int64_t n;
+
+	if (v == NULL)
+		return def;
+	if (parse_duration(v, &n) < 0 || n < 0 || (n == 0 && !zero_is_default)) {
+		format_duration(def, shown, sizeof(shown));
+		problem(l, "%s: invalid duration '%s' (want a positive Go duration such as 10s, 500ms or 2m), using '%s'",
+		    name, v, shown);
+		return def;
+	}
+	return n == 0 ? def : n;
+}
+
+/* A decimal integer in [min, max]. Unset or empty: `def`; 0 also when zero_is_default. */
+static int64_t
+load_int(struct loader *l, const char *name, int64_t def, int64_t min, int64_t max, bool zero_is_default)
+{
+	const char *v = env(l, name);
+	int64_t n;
+
+	if (v == NULL)
+		return def;
+	if (parse_int(v, &n) == 0 && n == 0 && zero_is_default)
+		return def;
+	if (parse_int(v, &n) < 0 || n < min || n > max) {
+		problem(l, "%s: invalid number '%s' (want %lld to %lld), using '%lld'", name, v,
+		    (long long)min, (long long)max, (long long)def);
+		return def;
+	}
+	return n;
+}
+
 static void
 load_logging(struct loader *l)
 {
@@ -143,8 +185,7 @@ load_logging(struct loader *l)
 	s->log_level_key = dup_or_default(l, "PYROSCOPE_LOG_LEVEL_FIELD_NAME", "level");
 	s->log_msg_key = dup_or_default(l, "PYROSCOPE_LOG_MSG_FIELD_NAME", "msg");
 	s->log_error_key = dup_or_default(l, "PYROSCOPE_LOG_LOGRUS_ERROR_FIELD_NAME", "logrus_error");
-	s->log_func_key = dup_or_default(l, "PYROSCOPE_LOG_FUNC_FIELD_NAME", "func");
-	s->log_file_key = dup_or_default(l, "PYROSCOPE_LOG_FILE_FIELD_NAME", "file");
+	/* PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME: accepted and inert, as in the original. */
 }
 
 static void
@@ -278,7 +319,6 @@ load_flush(struct loader *l)
 {
 	struct relay_settings *s = l->s;
 	const char *v = env(l, "PYROSCOPE_FLUSH_STRATEGY");
-	int64_t n;
 
 	s->flush_strategy = FLUSH_END_OF_INVOKE;
 	if (v != NULL) {
@@ -292,59 +332,21 @@ load_flush(struct loader *l)
 		if (!found)
 			problem(l, "PYROSCOPE_FLUSH_STRATEGY: unknown strategy '%s' (want end-of-invoke, start-of-invoke or background), using 'end-of-invoke'", v);
 	}
-	s->flush_timeout_ns = DEFAULT_FLUSH_NS;
-	v = env(l, "PYROSCOPE_FLUSH_TIMEOUT");
-	if (v != NULL) {
-		if (parse_duration(v, &n) < 0 || n <= 0)
-			problem(l, "PYROSCOPE_FLUSH_TIMEOUT: invalid duration '%s' (want e.g. 1s, 500ms), using '1s'", v);
-		else
-			s->flush_timeout_ns = n;
-	}
+	s->flush_timeout_ns = load_duration(l, "PYROSCOPE_FLUSH_TIMEOUT", DEFAULT_FLUSH_NS, false);
 }
 
 static void
 load_forwarding(struct loader *l)
 {
 	struct relay_settings *s = l->s;
-	const char *v;
-	int64_t n;
 
-	s->timeout_ns = DEFAULT_TIMEOUT_NS;
-	v = env(l, "PYROSCOPE_TIMEOUT");
-	if (v != NULL) {
-		if (parse_duration(v, &n) < 0 || n < 0)
-			problem(l, "PYROSCOPE_TIMEOUT: invalid duration '%s' (want e.g. 10s, 1500ms, 1m), using '10s'", v);
-		else if (n > 0)
-			s->timeout_ns = n;	/* 0 means the default, as in the original */
-	}
-
-	s->num_workers = DEFAULT_WORKERS;
-	v = env(l, "PYROSCOPE_NUM_WORKERS");
-	if (v != NULL) {
-		if (parse_int(v, &n) < 0 || n < 0 || n > MAX_WORKERS)
-			problem(l, "PYROSCOPE_NUM_WORKERS: invalid number '%s' (want 1 to %d), using '%d'",
-			    v, MAX_WORKERS, DEFAULT_WORKERS);
-		else if (n > 0)
-			s->num_workers = (int)n;	/* 0 means the default, as in the original */
-	}
-	s->retry_max_attempts = DEFAULT_RETRY_ATTEMPTS;
-	v = env(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS");
-	if (v != NULL) {
-		if (parse_int(v, &n) < 0 || n < 1 || n > MAX_RETRY_ATTEMPTS)
-			problem(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS: invalid number '%s' (want 1 to %d; 1 means no retry), using '%d'",
-			    v, MAX_RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS);
-		else
-			s->retry_max_attempts = (int)n;
-	}
-	s->retry_max_age_ns = DEFAULT_RETRY_AGE_NS;
-	v = env(l, "PYROSCOPE_RETRY_MAX_AGE");
-	if (v != NULL) {
-		if (parse_duration(v, &n) < 0 || n <= 0)
-			problem(l, "PYROSCOPE_RETRY_MAX_AGE: invalid duration '%s' (want e.g. 5m, 90s), using '5m0s'", v);
-		else
-			s->retry_max_age_ns = n;
-	}
-	s->flush_on_invoke = load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
+	s->timeout_ns = load_duration(l, "PYROSCOPE_TIMEOUT", DEFAULT_TIMEOUT_NS, true);
+	s->num_workers = (int)load_int(l, "PYROSCOPE_NUM_WORKERS", DEFAULT_WORKERS, 1, MAX_WORKERS, true);
+	s->retry_max_attempts = (int)load_int(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS", DEFAULT_RETRY_ATTEMPTS, 1,
+	    MAX_RETRY_ATTEMPTS, false);
+	s->retry_max_age_ns = load_duration(l, "PYROSCOPE_RETRY_MAX_AGE", DEFAULT_RETRY_AGE_NS, false);
+	/* Checked only: every strategy but background already flushes each invoke (see load_flush). */
+	(void)load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
 	s->self_profiling = load_bool(l, "PYROSCOPE_SELF_PROFILING");
 	load_flush(l);
 }
@@ -512,8 +514,6 @@ settings_clear(struct relay_settings *s)
 	free(s->log_level_key);
 	free(s->log_msg_key);
 	free(s->log_error_key);
-	free(s->log_func_key);
-	free(s->log_file_key);
 	free(s->remote_address);
 	remote_url_clear(&s->remote);
 	free(s->auth_token);

@@ -54,8 +54,6 @@ struct relay_settings {
 	char			*log_level_key;
 	char			*log_msg_key;
 	char			*log_error_key;
-	char			*log_func_key;		/* accepted, inert (as in the original) */
-	char			*log_file_key;		/* accepted, inert (as in the original) */
 
 	/* the remote */
 	char			*remote_address;	/* as configured (may hold userinfo: never log) */
@@ -72,7 +70,6 @@ struct relay_settings {
 	int			 num_workers;		/* uploads in flight at most */
 	int			 retry_max_attempts;	/* uploads per profile at most (1 = no retry) */
 	int64_t			 retry_max_age_ns;	/* no retry once a profile is this old */
-	bool			 flush_on_invoke;
 	enum flush_strategy	 flush_strategy;
 	int64_t			 flush_timeout_ns;	/* budget of one flush before event/next */
 	bool			 self_profiling;	/* accepted; not available in this implementation */

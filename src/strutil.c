@@ -3,26 +3,45 @@
 #include "config.h"
 #endif
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "strutil.h"
 
-bool
-ascii_case_equal(const char *s, size_t len, const char *lower)
+static char
+ascii_lower(char c)
 {
-	if (strlen(lower) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
 
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lower[i])
+bool
+ascii_case_equal(const char *s, size_t len, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < len && word[i] != '\0'; i++)
+		if (ascii_lower(s[i]) != ascii_lower(word[i]))
 			return false;
-	}
-	return true;
+	return i == len && word[i] == '\0';
+}
+
+int
+ip_literal_family(const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, buf, addr) == 1)
+		return AF_INET6;
+	return 0;
 }
 
 int

@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ASCII case-insensitive equality of s[0..len) and a lower-case word. */
-bool	ascii_case_equal(const char *s, size_t len, const char *lower);
+/* ASCII case-insensitive equality of s[0..len) and the NUL-terminated word. */
+bool	ascii_case_equal(const char *s, size_t len, const char *word);
+/* AF_INET or AF_INET6 when s[0..len) is an IP address literal (no brackets), else 0. */
+int	ip_literal_family(const char *s, size_t len);
 /* The value of a hexadecimal digit, or -1. */
 int	hex_value(char c);
 /*

@@ -3,7 +3,6 @@
 #include "config.h"
 #endif
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "cabundle.h"
+#include "strutil.h"
 #include "tls.h"
 
 static char *
@@ -64,14 +64,6 @@ tls_client_ctx_new(char **reterr)
 	return ctx;
 }
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 SSL *
 tls_client_ssl_new(SSL_CTX *ctx, const char *host)
 {
@@ -80,7 +72,7 @@ tls_client_ssl_new(SSL_CTX *ctx, const char *host)
 
 	if (ssl == NULL)
 		return NULL;
-	if (is_ip_literal(host)) {
+	if (ip_literal_family(host, strlen(host)) != 0) {
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
 	} else {
 		ok = SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;

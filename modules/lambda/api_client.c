@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "api_client.h"
+#include "fdio.h"
 
 #define RESPONSE_MAX	(1 << 20)
 #define CALL_TIMEOUT_MS	10000L	/* every call but event/next, which must not time out */
@@ -296,49 +297,13 @@ do_error(struct lambda_api *api, const struct command *c, struct lambda_result *
 	free(b.data);
 }
 
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void *
 worker(void *arg)
 {
 	struct lambda_api *api = arg;
 	struct command c;
 
-	while (read_full(api->cmd_pipe[0], &c, sizeof(c)) == 0 && c.cmd != LAMBDA_CMD_QUIT) {
+	while (fd_read_all(api->cmd_pipe[0], &c, sizeof(c)) == 0 && c.cmd != LAMBDA_CMD_QUIT) {
 		struct lambda_result res;
 
 		memset(&res, 0, sizeof(res));
@@ -351,7 +316,7 @@ worker(void *arg)
 		case LAMBDA_CMD_EXIT_ERROR:	do_error(api, &c, &res); break;
 		case LAMBDA_CMD_QUIT:		break;
 		}
-		if (write_full(api->res_pipe[1], &res, sizeof(res)) < 0)
+		if (fd_write_all(api->res_pipe[1], &res, sizeof(res)) < 0)
 			break;
 	}
 	return NULL;
@@ -363,7 +328,7 @@ send_command(struct lambda_api *api, const struct command *c)
 	if (c->cmd == LAMBDA_CMD_NEXT)
 		api->busy_next = true;
 	/* Both ends are ours and the thread drains the pipe: a full pipe cannot happen. */
-	(void)write_full(api->cmd_pipe[1], c, sizeof(*c));
+	(void)fd_write_all(api->cmd_pipe[1], c, sizeof(*c));
 }
 
 struct lambda_api *
@@ -403,7 +368,7 @@ on_result(evutil_socket_t fd, short what, void *arg)
 	struct lambda_result res;
 
 	(void)what;
-	if (read_full(fd, &res, sizeof(res)) < 0)
+	if (fd_read_all(fd, &res, sizeof(res)) < 0)
 		return;
 	if (res.cmd == LAMBDA_CMD_NEXT)
 		api->busy_next = false;
@@ -453,7 +418,7 @@ lambda_api_wait(struct lambda_api *api, int timeout_ms, struct lambda_result *re
 {
 	struct pollfd p = { .fd = api->res_pipe[0], .events = POLLIN };
 
-	if (poll(&p, 1, timeout_ms) <= 0 || read_full(api->res_pipe[0], ret, sizeof(*ret)) < 0)
+	if (poll(&p, 1, timeout_ms) <= 0 || fd_read_all(api->res_pipe[0], ret, sizeof(*ret)) < 0)
 		return -ETIMEDOUT;
 	if (ret->cmd == LAMBDA_CMD_NEXT)
 		api->busy_next = false;

@@ -168,6 +168,8 @@ flush_begin(struct lifecycle *lx)
 		flush_end(lx);
 		return;
 	}
+	log_debug("Invoke %s: flushing %zu profiles for at most %lld ms", lx->request_id,
+	    upstream_pending(lx->up), (long long)budget);
 	arm(lx, budget);
 }
 

@@ -26,13 +26,14 @@ bmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "
 
 # The configured directories, as the build tree's Makefile expands them.
 # shellcheck disable=SC2016  # $(...) is make syntax here, for make to expand
-printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "srcdir=$(abs_top_srcdir)"\n' \
+printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "srcdir=$(abs_top_srcdir)"; echo "devtools=$(ENABLE_DEV_TOOLS)"\n' \
 	>"$T/print.mk"
 dirs=$(bmake -s -f Makefile -f "$T/print.mk" print-install-dirs 2>"$T/print.err")
 bindir=$(printf '%s\n' "$dirs" | sed -n 's/^bindir=//p')
 sysconfdir=$(printf '%s\n' "$dirs" | sed -n 's/^sysconfdir=//p')
 unitdir=$(printf '%s\n' "$dirs" | sed -n 's/^unitdir=//p')
 srcdir=$(printf '%s\n' "$dirs" | sed -n 's/^srcdir=//p')
+devtools=$(printf '%s\n' "$dirs" | sed -n 's/^devtools=//p')
 if [ -z "$bindir" ] || [ -z "$sysconfdir" ] || [ -z "$srcdir" ]; then
 	not_ok "the build tree's Makefile names bindir, sysconfdir and abs_top_srcdir"
 	sed 's/^/#   /' "$T/print.err"
@@ -74,10 +75,25 @@ else
 	not_ok "make install DESTDIR=<tmp> succeeds"
 	tail -20 "$T/install.log" | sed 's/^/#   /'
 fi
-for prog in "$NAME" pyroscope-sink pyroscope-lambda-emulator; do
-	check "$bindir/$prog installed, executable" test -x "$DEST$bindir/$prog"
+check "$bindir/$NAME installed, executable" test -x "$DEST$bindir/$NAME"
+for prog in pyroscope-sink pyroscope-lambda-emulator; do
+	if [ "$devtools" = yes ]; then
+		check "$bindir/$prog installed (configured with --enable-dev-tools)" test -x "$DEST$bindir/$prog"
+	else
+		check "$bindir/$prog (a test tool) not installed without --enable-dev-tools" test ! -e "$DEST$bindir/$prog"
+	fi
 done
 envfile=$sysconfdir/$NAME/$NAME.env
+# Nothing else: the daemon (and the tools when asked), the env file, the unit.
+expected="$bindir/$NAME
+$envfile"
+[ "$devtools" = yes ] && expected="$expected
+$bindir/pyroscope-sink
+$bindir/pyroscope-lambda-emulator"
+[ -n "$unitdir" ] && expected="$expected
+$unitdir/$NAME.service"
+extra=$(cd "$DEST" && find . -type f -o -type l | sed 's|^\.||' | sort | comm -23 - <(printf '%s\n' "$expected" | sort))
+is "$extra" "" "make install installs nothing but the daemon, its env file and unit (and the tools only when asked)"
 check "$envfile installed" test -f "$DEST$envfile"
 is "$(stat -c %a "$DEST$envfile" 2>/dev/null)" 644 "the env file has mode 0644 (it holds no secret until edited)"
 check "the env file is the one in conf/" cmp -s "$DEST$envfile" "$TOP_SRCDIR/conf/$NAME.env"

@@ -83,6 +83,32 @@ check "what could not be sent is counted, not silent" grep -Eq 'msg="Relay stopp
 delivered=$(sed -n 's/.*Relay stopped: received=3 delivered=\([0-9]*\) dropped=\([0-9]*\).*/\1 \2/p' "$T/slow.err")
 check "received = delivered + dropped at exit ($delivered)" awk -v d="$delivered" 'BEGIN { split(d, a, " "); exit !(a[1] + a[2] == 3) }'
 
+# --- SIGTERM during a flush: the drain takes the flush over and ends when idle ---
+# The remote answers after 2 s, the flush budget is 1.5 s and the drain budget
+# (PYROSCOPE_TIMEOUT) 60 s: the relay must exit once the upload is delivered,
+# neither pausing it at the end of the flush budget nor waiting for the deadline.
+start_sink sigflush --delay-ms $((2000 * SLOW))
+( emulate sigterm --invokes 1 --timeout-ms $((8000 * SLOW)) -- \
+	PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_FLUSH_TIMEOUT=$((1500 * SLOW))ms \
+	PYROSCOPE_TIMEOUT=60s PYROSCOPE_LOG_LEVEL=debug SAMPLE_UPLOADS=1 ) &
+emu_bg=$!
+relay_pid=""
+if wait_until 60 grep -q 'flushing 1 profiles' "$T/sigterm.err"; then
+	relay_pid=$(pgrep -f -- "$T/ext/pyroscope-lambda-extension|--log-file=$T/valgrind.log" | head -1)
+fi
+if [ -n "$relay_pid" ]; then
+	kill -TERM "$relay_pid"
+	ok "SIGTERM sent to the relay during a flush"
+	check "the relay exits on its own after the drain" wait_until 40 eval "! kill -0 $relay_pid"
+else
+	not_ok "SIGTERM sent to the relay during a flush (no flush seen, or no process)"
+	sed 's/^/#   /' "$T/sigterm.err" | tail -20
+fi
+wait "$emu_bg" 2>/dev/null
+is "$(count_requests sigflush)" 1 "the profile in flight when the signal came was delivered"
+check "the drain ended when idle, not at its deadline" eval "! grep -q 'Drain time (PYROSCOPE_TIMEOUT) is over' '$T/sigterm.err'"
+check "summary: received=1 delivered=1 dropped=0" grep -q 'Relay stopped: received=1 delivered=1 dropped=0 ' "$T/sigterm.err"
+
 # --- background strategy: event/next at once ----------------------------------
 start_sink up4
 emulate bg --invokes 5 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \

@@ -60,7 +60,7 @@ test_defaults(void)
 	is_str(s.listen[0].host, "127.0.0.1", "defaults: IPv4 loopback");
 	is_str(s.listen[1].host, "::1", "defaults: IPv6 loopback");
 	is_int(s.listen[1].port, 4040, "defaults: port 4040");
-	ok(!s.dev_mode && !s.flush_on_invoke && !s.self_profiling, "defaults: booleans false");
+	ok(!s.dev_mode && !s.self_profiling, "defaults: booleans false");
 	ok(s.max_body_bytes <= s.queue_max_bytes, "defaults: a body fits the queue");
 	settings_clear(&s);
 }
@@ -81,7 +81,7 @@ test_original_semantics(void)
 	is_int(s.nproblems, 0, "0 timeout/workers and empty values are not problems");
 	is_int(s.timeout_ns, 10000000000LL, "timeout 0 means 10s");
 	is_int(s.num_workers, 5, "workers 0 means 5");
-	ok(s.dev_mode && s.flush_on_invoke, "Go booleans True and 1");
+	ok(s.dev_mode && s.nproblems == 0, "Go booleans True and 1");
 	is_int(s.log_level, LOG_WARNING, "level WARN, case-insensitive");
 	is_int(s.log_format, LOG_FORMAT_JSON, "json format");
 	is_str(s.remote.host, "profiles-prod-001.grafana.net", "empty remote means the default");
