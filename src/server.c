@@ -27,6 +27,7 @@
 #include "ledger.h"
 #include "metrics.h"
 #include "server.h"
+#include "tcp.h"
 
 #define CLIENT_IDLE_TIMEOUT	60	/* seconds a client connection may stall */
 #define PUSH_SUFFIX		"/push.v1.PusherService/Push"
@@ -267,6 +268,8 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 			    la->host, la->port, strerror(errno));
 			continue;
 		}
+		/* Accepted connections inherit it: an answer never waits for a delayed ACK. */
+		(void)tcp_nodelay(evhttp_bound_socket_get_fd(bs));
 		log_bound(bs, la->host);
 		bound++;
 	}

@@ -43,6 +43,7 @@
 #include "remote.h"
 #include "resolver.h"
 #include "retry.h"
+#include "tcp.h"
 #include "tls.h"
 #include "upstream.h"
 
@@ -59,6 +60,7 @@ struct slot {
 	int				 error;		/* evhttp_request_error + 1, or 0 */
 	bool				 stale;		/* replace conn before the next upload */
 	bool				 reused;	/* conn has completed an upload before */
+	bool				 nodelay;	/* TCP_NODELAY is set on conn's socket */
 };
 
 struct upstream {
@@ -153,6 +155,7 @@ connect_new(struct upstream *up)
 	}
 	if (conn == NULL)
 		return NULL;
+	tcp_tune_bufferevent(evhttp_connection_get_bufferevent(conn));
 	evhttp_connection_set_timeout_tv(conn, &up->timeout);
 	evhttp_connection_set_max_body_size(conn, RESPONSE_MAX_BODY);
 	evhttp_connection_set_max_headers_size(conn, RESPONSE_MAX_HEADERS);
@@ -257,6 +260,25 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	return true;
 }
 
+/*
+ * TCP_NODELAY on the slot's socket, once it exists: evhttp creates it inside
+ * evhttp_make_request (at once for an IP address, after the lookup for a
+ * name), and writes the request only once connected, so setting it right
+ * after evhttp_make_request comes before the first byte; for a name, it comes
+ * at the first answer.
+ */
+static void
+set_nodelay(struct slot *s)
+{
+	int fd;
+
+	if (s->nodelay || s->conn == NULL)
+		return;
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(s->conn));
+	if (fd >= 0 && tcp_nodelay(fd) == 0)
+		s->nodelay = true;
+}
+
 /* An upload ended: with an answer (req != NULL, status > 0) or without. */
 static void
 complete(struct slot *s, struct evhttp_request *req, int saved_errno)
@@ -272,6 +294,8 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	up->busy--;
 	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
+	if (rr->status > 0)
+		set_nodelay(s);
 	if (rr->status >= 200 && rr->status < 300) {
 		s->reused = true;
 		log_f(LOG_TRACE, (&(struct log_field){ "path", rr->path }), 1,
@@ -388,6 +412,7 @@ start(struct slot *s, struct relay_req *rr)
 			evhttp_connection_free(s->conn);
 		s->stale = false;
 		s->reused = false;
+		s->nodelay = false;
 		s->conn = connect_new(up);
 		if (s->conn == NULL)
 			goto fail;
@@ -417,6 +442,8 @@ start(struct slot *s, struct relay_req *rr)
 		s->req = NULL;
 		s->stale = true;
 		complete(s, NULL, errno);
+	} else {
+		set_nodelay(s);
 	}
 	free(uri);
 	return;

@@ -4,7 +4,7 @@
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
-libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd"
+libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd strace"
 APT_TIMEOUT=${PYROSCOPE_APT_TIMEOUT:-900}
 # The Node.js the tests use when the machine has none new enough, from the npm registry.
 NODE_VERSION=20.20.2
