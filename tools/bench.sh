@@ -52,7 +52,7 @@ BENCH_SEQ_BIN=${BENCH_SEQ_BIN:-./build/tools/bench/bench-seq}
 mode=throughput smoke=""
 slices=4 seconds=5 threads=2 conns=8 uploads=200 delay_ms=100 size=16384 relay_workers=8
 port_base="" keep=""
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "bench: $1 needs a number >= $3, not '$2'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -68,7 +68,7 @@ while [ $# -gt 0 ]; do
 	--relay-workers) num "$1" "${2-}" 1; relay_workers=$2; shift ;;
 	--port-base) num "$1" "${2-}" 1024; port_base=$2; shift ;;
 	--keep) keep=1 ;;
-	-h|--help) usage ;;
+	-h|--help) usage; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -116,14 +116,18 @@ done
 # ---- processes: every one is stopped at exit ----
 work=$(mktemp -d "${TMPDIR:-/tmp}/relay-bench.XXXXXX")
 pids=""
-stop() {	# stop PID: SIGTERM, then SIGKILL after 15 s
-	local p=$1 i
+children() { ps -o pid= --ppid "$1" | tr -d ' ' | tr '\n' ' ' || true; }
+stop() {	# stop PID: SIGTERM, then SIGKILL (and to its children, nginx's workers) after 15 s
+	local p=$1 i k kids
+	kids=$(children "$p")
 	kill -TERM "$p" 2>/dev/null || return 0
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -KILL "$p" 2>/dev/null || true
+	if kill -KILL "$p" 2>/dev/null; then
+		for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+	fi
 	wait "$p" 2>/dev/null || true
 	pids=$(printf '%s\n' $pids | grep -vx "$p" | tr '\n' ' ' || true)
 }
@@ -276,23 +280,15 @@ EOF
 
 # ---- the relay ----
 start_relay() {	# start_relay NAME REMOTE_PORT: sets $relay_pid and $relay_port
-	local i listen=127.0.0.1:0
-	if [ -n "$port_base" ]; then pick_port; listen=127.0.0.1:$port; fi
+	pick_port
+	relay_port=$port
 	relay_log=$work/$1.log
 	env PYROSCOPE_DEV_MODE=true PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$2" \
-	    PYROSCOPE_LISTEN_ADDRESS="$listen" PYROSCOPE_NUM_WORKERS="$relay_workers" \
-	    "$RELAY_BIN" 2>"$work/$1.log" &
+	    PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$relay_port" PYROSCOPE_NUM_WORKERS="$relay_workers" \
+	    "$RELAY_BIN" 2>"$relay_log" &
 	relay_pid=$!
 	pids="$pids $relay_pid"
-	relay_port=""
-	for ((i = 0; i < 200; i++)); do
-		relay_port=$(grep -o 'Serving on 127\.0\.0\.1:[0-9]*' "$work/$1.log" 2>/dev/null | head -n 1 | sed 's/.*://') || true
-		[ -n "$relay_port" ] && break
-		kill -0 "$relay_pid" 2>/dev/null || die "the relay exited at start" "$work/$1.log"
-		sleep 0.05
-	done
-	[ -n "$relay_port" ] || die "the relay is not serving after 10 s (port taken?)" "$work/$1.log"
-	wait_listen "$relay_port" "$relay_pid" relay "$work/$1.log"
+	wait_listen "$relay_port" "$relay_pid" relay "$relay_log"
 }
 metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$relay_port/metrics"; }
 metric() {	# metric TEXT NAME: the value of sample NAME (name with labels, exact)
@@ -300,8 +296,8 @@ metric() {	# metric TEXT NAME: the value of sample NAME (name with labels, exact
 }
 # drain: waits until the relay has nothing queued or in flight (120 s at most).
 drain() {
-	local i m
-	for ((i = 0; i < 2400; i++)); do
+	local m end=$((SECONDS + 120))
+	while [ "$SECONDS" -le "$end" ]; do
 		m=$(metrics) || die "the relay's /metrics does not answer" "$relay_log"
 		[ "$(metric "$m" pyroscope_relay_queued_profiles)" = 0 ] &&
 		    [ "$(metric "$m" pyroscope_relay_in_flight_profiles)" = 0 ] && return 0
@@ -311,7 +307,6 @@ drain() {
 }
 
 # ---- /proc ----
-children() { ps -o pid= --ppid "$1" | tr -d ' ' | tr '\n' ' ' || true; }
 cpu_ticks() {	# cpu_ticks PID...: user+sys clock ticks, summed
 	local p line rest sum=0
 	for p; do
