@@ -1,4 +1,4 @@
-/* bench-seq.c -- sequential uploads on one kept-alive connection, timed per upload; optionally also the remote, to time each upload's arrival there. */
+/* bench-seq.c -- timed sequential uploads on one kept-alive connection; optionally also the remote. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
