@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
-#   sh tools/deps-debian.sh [demo|test]   test also brings Node.js >= 20.19 for the JavaScript clients
+#   sh tools/deps-debian.sh [demo|test|bench]   test also brings Node.js >= 20.19 for the JavaScript
+#                                               clients; bench also brings nginx and wrk (tools/bench.sh)
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
@@ -64,6 +65,23 @@ install_node() {
 	fi
 }
 
+# The benchmark's nginx and wrk. Installing nginx would start the system's nginx service on
+# port 80; the benchmark runs its own nginx processes, so that start is refused for the
+# duration of the install (policy-rc.d, only when the machine has none).
+install_bench() {
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ] && ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok installed'; then
+		printf '#!/bin/sh\n# no service starts while the benchmark installs nginx\nexit 101\n' | $SUDO tee "$policy" >/dev/null &&
+		    $SUDO chmod 755 "$policy" || return 1
+		rc=0
+		apt_install nginx wrk || rc=$?
+		$SUDO rm -f "$policy"
+		return $rc
+	fi
+	apt_install nginx wrk
+}
+
 apt_install $pkgs
 [ "$what" = test ] && install_node
+if [ "$what" = bench ]; then install_bench; fi
 exit 0

@@ -2,8 +2,8 @@
 # run.sh -- one command from a fresh Debian 12 checkout: `demo` or `test`.
 #   sh tools/run.sh demo   install dependencies, build, run the local demo
 #   sh tools/run.sh test   install dependencies, build, run every test suite
-#                          (plain, ASan+UBSan, valgrind, distcheck); ends with
-#                          one line "N passed, N failed"
+#                          (plain, ASan+UBSan, valgrind, distcheck, a benchmark
+#                          smoke); ends with one line "N passed, N failed"
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-demo}
@@ -66,6 +66,8 @@ test)
 		[ -f "$top/build-dist/distcheck.out" ] && tail -30 "$top/build-dist/distcheck.out"
 		echo "distcheck failed"; status=1; failed=$((failed + 1))
 	fi
+	echo "== benchmark smoke"
+	if make -s -C "$top/build-plain" bench BENCH_ARGS=--smoke >"$top/build-plain/bench-smoke.out" 2>&1; then tail -1 "$top/build-plain/bench-smoke.out"; passed=$((passed + 1)); else tail -30 "$top/build-plain/bench-smoke.out"; echo "benchmark smoke failed"; status=1; failed=$((failed + 1)); fi
 	echo "$skipped skipped (each with its reason in the suites' logs)"
 	echo "$passed passed, $failed failed"
 	exit $status
