@@ -279,12 +279,7 @@ teardown(struct daemon *d)
 {
 	int status = lambda_ext_stop(d->lambda);
 
-	server_free(d->srv);
-	if (d->up != NULL) {
-		upstream_free(d->up);	/* drops and counts what is left */
-		log_summary(d, "Relay stopped");
-	}
-	chain_free(d->chain);
+	/* The signals first: the forwarder's teardown runs the loop once more. */
 	if (d->sig_term != NULL)
 		event_free(d->sig_term);
 	if (d->sig_int != NULL)
@@ -293,6 +288,12 @@ teardown(struct daemon *d)
 		event_free(d->sig_usr1);
 	if (d->drain_deadline != NULL)
 		event_free(d->drain_deadline);
+	server_free(d->srv);
+	if (d->up != NULL) {
+		upstream_free(d->up);	/* drops and counts what is left */
+		log_summary(d, "Relay stopped");
+	}
+	chain_free(d->chain);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	settings_clear(&d->cfg);

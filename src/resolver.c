@@ -27,6 +27,7 @@ struct resolver {
 	char					 addr[INET6_ADDRSTRLEN];	/* "" when none */
 	time_t					 resolved_at;
 	bool					 literal;
+	bool					 dying;		/* freed by the pending lookup's callback */
 	struct evdns_getaddrinfo_request	*pending;	/* owned by evdns until its callback */
 };
 
@@ -39,6 +40,13 @@ on_resolved(int err, struct evutil_addrinfo *res, void *arg)
 	const void *a = NULL;
 
 	r->pending = NULL;
+	if (r->dying) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(r->host);
+		free(r);
+		return;
+	}
 	if (err == EVUTIL_EAI_CANCEL)
 		return;
 	if (err == 0 && res != NULL) {
@@ -115,13 +123,12 @@ resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	if (r->pending != NULL)
-		/*
-		 * The EVUTIL_EAI_CANCEL callback is deferred to the loop. This is called
-		 * only at teardown, once the loop has ended for good, and evdns_base_free()
-		 * follows: the callback never runs on the freed resolver.
-		 */
+	if (r->pending != NULL) {
+		/* evdns calls back (EVUTIL_EAI_CANCEL) from the loop: the callback frees r. */
+		r->dying = true;
 		evdns_getaddrinfo_cancel(r->pending);
+		return;
+	}
 	free(r->host);
 	free(r);
 }

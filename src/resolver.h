@@ -20,6 +20,11 @@ struct resolver *resolver_new(struct evdns_base *dns, const char *host, int port
 const char *resolver_address(struct resolver *r);
 /* A connection to the cached address failed: forget it and look it up again. */
 void	resolver_forget(struct resolver *r);
+/*
+ * Free r. A lookup still pending is cancelled and r is freed by its callback,
+ * which evdns runs from the loop: run the loop once more (EVLOOP_NONBLOCK)
+ * before freeing the evdns base. NULL-safe.
+ */
 void	resolver_free(struct resolver *r);
 
 #endif

@@ -661,8 +661,10 @@ upstream_free(struct upstream *up)
 	if (up->retry_timer != NULL)
 		event_free(up->retry_timer);
 	resolver_free(up->resolver);
-	if (up->dns != NULL)
+	if (up->dns != NULL) {
+		event_base_loop(up->base, EVLOOP_NONBLOCK);	/* a cancelled lookup's callback frees it */
 		evdns_base_free(up->dns, 0);
+	}
 	SSL_CTX_free(up->ssl_ctx);
 	free(up);
 }

@@ -259,6 +259,7 @@ test_free_pending(void)
 	ok(lb_wait(base, reached, &seen, LB_LIMIT_MS, NULL), "a lookup the server never answers");
 	is_str(resolver_address(r), "slow.test", "the name meanwhile");
 	resolver_free(r);
+	event_base_loop(base, EVLOOP_NONBLOCK);	/* as upstream_free does: the cancel frees it */
 	evdns_base_free(dns, 0);
 	dns_stop(&d);
 	event_base_free(base);
