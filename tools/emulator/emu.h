@@ -1,4 +1,4 @@
-/* emu.h -- the emulator's shared state: agents, runtime, inits, the current invoke, phases. */
+/* emu.h -- the emulator's state, in one part per owner: sandbox, dispatcher, init, invokes, shutdown. */
 #ifndef EMU_H
 #define EMU_H
 
@@ -35,16 +35,27 @@ enum agent_state {
 /* Runtime states, named as the RIE names them. */
 enum rt_state { RT_NONE, RT_STARTED, RT_READY, RT_RUNNING, RT_RESPONDED, RT_INIT_ERROR };
 
+/* The dispatcher's phases (phase.c owns every transition between them). */
 enum emu_phase {
-	PH_BOOT,	/* before lifecycle_start */
-	PH_INIT_EXT,	/* extensions started: waiting until all registered */
-	PH_INIT_RT,	/* runtime started: waiting for everyone's first next */
-	PH_INVOKE,	/* an invoke is running */
+	PH_BOOT,	/* before phase_start */
+	PH_INIT,	/* the Init phase, or a re-init inside an invoke (init.c) */
+	PH_INVOKE,	/* an invoke is running (invoke.c) */
 	PH_GAP,		/* between invokes: frozen */
-	PH_SHUTDOWN_RT,	/* the runtime's share of the shutdown window */
-	PH_SHUTDOWN_EXT,/* the extensions' share */
-	PH_REAP,	/* past the deadline: waiting for the kills to land */
+	PH_SHUTDOWN,	/* the Shutdown phase, a reset's included (shutdown.c) */
 	PH_DONE		/* finished: waiting for the last children, then exit */
+};
+
+/* Init's own stages. */
+enum init_stage {
+	INIT_EXT,	/* extensions started: waiting until all registered */
+	INIT_RT		/* runtime started: waiting for everyone's first next */
+};
+
+/* Shutdown's own stages. */
+enum shut_stage {
+	SHUT_RT,	/* the runtime's share of the shutdown window */
+	SHUT_EXT,	/* the extensions' share */
+	SHUT_REAP	/* past the deadline (or interrupted): waiting for the kills to land */
 };
 
 /* One supervised process group (leader = pid). */
@@ -133,53 +144,79 @@ struct invoke_cur {
 	char		*response;		/* owned: start of the function's answer */
 };
 
-struct emu {
-	struct emu_options opt;
-	struct event_base *base;
-	struct evhttp	*http;
-	int		 port;
-	char		 api_addr[96];		/* AWS_LAMBDA_RUNTIME_API */
-	struct telemetry *tel;
-
-	/* Function metadata (owned strings). */
-	char		*fn_name;
+/* The function's identity and the environments its processes get (proc.c). */
+struct fn_meta {
+	char		*fn_name;		/* owned strings */
 	char		*handler;
 	char		*region;
 	char		*arn;
 	long		 memory_mb;
 	char		**env_ext;		/* owned environment for extensions */
 	char		**env_fn;		/* owned environment for the function */
+};
 
-	struct agent	*agents[EMU_MAX_AGENTS];	/* file-backed first */
+/* The sandbox's processes and records: what a reset tears down (reset.c renews it). */
+struct sandbox {
+	struct agent	*agents[EMU_MAX_AGENTS];	/* file-backed first (extapi.c) */
 	int		 nagents;
 	int		 registration_closed;	/* internal registration, after runtime's next */
-	struct runtime	 rt;
+	struct runtime	 rt;			/* (rtapi.c) */
+	int		 frozen;		/* (proc.c) */
+	struct agent	**retired;		/* owned: agents of environments reset */
+	int		 nretired;
+	struct strays	 strays;		/* (proc.c) */
+};
 
-	enum emu_phase	 phase;
-	int		 frozen;
-	struct event	*phase_timer;		/* meaning depends on phase */
+/* Every init of the run (init.c). */
+struct init_state {
+	struct init_rec	*recs;			/* owned: every init so far */
+	int		 n;
+	enum init_stage	 stage;			/* of the running one */
+};
+
+/* The running invoke and the finished ones (invoke.c). */
+struct invoke_state {
+	struct invoke_cur cur;
+	struct invoke_rec *recs;		/* owned: opt.invokes entries */
+	int		 n;
 	struct event	*rtdone_timer;		/* delayed platform.runtimeDone */
+};
 
-	struct init_rec	*inits;			/* owned: every init so far */
-	int		 ninits;
+/* The Shutdown phase (shutdown.c). */
+struct shutdown_state {
+	const char	*reason;		/* static or opt.shutdown_reason */
+	double		 t_start, t_end, deadline;
+	int64_t		 deadline_epoch_ms;
+	int		 started;
+	enum shut_stage	 stage;
+};
+
+/* The dispatcher (phase.c). */
+struct phase_state {
+	enum emu_phase	 phase;
+	struct event	*timer;			/* one timer; its meaning follows the phase */
 	int		 need_init;		/* a reset tore the sandbox down: re-init first */
 	int		 resets;		/* Shutdown phases for a timeout or failure */
 	int		 resetting;		/* the running Shutdown phase is a reset */
-	struct agent	**retired;		/* owned: agents of environments reset */
-	int		 nretired;
-
-	struct invoke_cur cur;
-	struct invoke_rec *invokes;		/* owned: opt.invokes entries */
-	int		 ninvokes;
-
-	const char	*shutdown_reason;	/* static or opt.shutdown_reason */
-	double		 t_shut_start, t_shut_end, shut_deadline;
-	int64_t		 shut_deadline_epoch_ms;
-	int		 shutdown_started;
-	int		 interrupted;
+	int		 interrupted;		/* SIGINT/SIGTERM count */
 	int		 exit_status;
 	double		 done_at;
-	struct strays	 strays;
+};
+
+struct emu {
+	struct emu_options opt;
+	struct event_base *base;
+	struct evhttp	*http;			/* (httpd.c) */
+	int		 port;
+	char		 api_addr[96];		/* AWS_LAMBDA_RUNTIME_API */
+	struct telemetry *tel;			/* (telemetry.c) */
+
+	struct fn_meta	 fn;
+	struct sandbox	 sb;
+	struct phase_state ph;
+	struct init_state init;
+	struct invoke_state inv;
+	struct shutdown_state shut;
 };
 
 #endif

@@ -17,17 +17,16 @@
 #include "extapi.h"
 #include "httpd.h"
 #include "init.h"
-#include "lifecycle.h"
+#include "phase.h"
 #include "proc.h"
 #include "report.h"
-#include "reset.h"
 #include "telemetry.h"
 #include "util.h"
 
 struct init_rec *
 init_cur(struct emu *emu)
 {
-	return emu->ninits > 0 ? &emu->inits[emu->ninits - 1] : NULL;
+	return emu->init.n > 0 ? &emu->init.recs[emu->init.n - 1] : NULL;
 }
 
 static const char *
@@ -53,15 +52,6 @@ emit_init_report(struct emu *emu, const char *status, const char *error_type)
 	tel_emit_checked(emu->tel, "platform.initReport", rec, bad);
 }
 
-/* How a failed re-init ends its invoke: timeout, failure (platform) or error (runtime). */
-static const char *
-invoke_status(const char *type, const char *status)
-{
-	if (strcmp(status, "timeout") == 0)
-		return "timeout";
-	return strncmp(type, "Runtime.", 8) == 0 ? "error" : "failure";
-}
-
 void
 init_fail(struct emu *emu, const char *type, const char *msg, const char *status)
 {
@@ -79,11 +69,20 @@ init_fail(struct emu *emu, const char *type, const char *msg, const char *status
 	    dur, phase_name(r), status, type);
 	emu_warnx("init failed: %s: %s", type, msg);
 	emit_init_report(emu, status, type);
-	if (r->in_invoke)
-		lifecycle_fail_invoke(emu, invoke_status(type, status), type,
-		    strcmp(status, "timeout") == 0 ? "timeout" : "failure");
-	else
-		reset_begin(emu, "failure");
+	phase_init_failed(emu, type, status);
+}
+
+void
+init_on_timer(struct emu *emu)
+{
+	int in_invoke = init_cur(emu)->in_invoke;
+	char msg[160];
+
+	emu_msg(msg, sizeof(msg), "init did not complete within %s%ld ms%s",
+	    in_invoke ? "the function timeout of " : "",
+	    in_invoke ? emu->opt.timeout_ms : emu->opt.init_timeout_ms,
+	    emu->init.stage == INIT_EXT ? " (an extension did not register)" : "");
+	init_fail(emu, "Sandbox.Timedout", msg, "timeout");
 }
 
 static void
@@ -96,9 +95,9 @@ start_runtime(struct emu *emu)
 	argv[1] = (char *)"-c";
 	argv[2] = (char *)emu->opt.function_cmd;
 	argv[3] = NULL;
-	emu->rt.state = RT_STARTED;
-	emu->phase = PH_INIT_RT;
-	rc = proc_spawn(&emu->rt.proc, argv, emu->env_fn);
+	emu->sb.rt.state = RT_STARTED;
+	emu->init.stage = INIT_RT;
+	rc = proc_spawn(&emu->sb.rt.proc, argv, emu->fn.env_fn);
 	if (rc != 0)
 		init_fail(emu, "Runtime.LaunchError", strerror(rc), "error");
 }
@@ -108,8 +107,8 @@ all_external_registered(const struct emu *emu)
 {
 	int i;
 
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->path != NULL && !emu->agents[i]->registered)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->path != NULL && !emu->sb.agents[i]->registered)
 			return 0;
 	}
 	return 1;
@@ -204,18 +203,18 @@ start_extensions(struct emu *emu)
 
 		len = snprintf(path, sizeof(path), "%s/%s", emu->opt.extensions_dir, names[i]);
 		a = len < 0 || (size_t)len >= sizeof(path) ? NULL :
-		    ext_agent_new(names[i], path, emu->ninits);
+		    ext_agent_new(names[i], path, emu->init.n);
 		if (a == NULL) {
 			emu_warnx("cannot add extension '%s': out of memory or path too long", names[i]);
 			rc = -1;
 			goto out;
 		}
-		emu->agents[emu->nagents++] = a;
+		emu->sb.agents[emu->sb.nagents++] = a;
 	}
-	for (i = 0; i < (size_t)emu->nagents && init_cur(emu)->status == NULL; i++) {
-		struct agent *a = emu->agents[i];
+	for (i = 0; i < (size_t)emu->sb.nagents && init_cur(emu)->status == NULL; i++) {
+		struct agent *a = emu->sb.agents[i];
 		char *argv[2] = { a->path, NULL };
-		int err = proc_spawn(&a->proc, argv, emu->env_ext);
+		int err = proc_spawn(&a->proc, argv, emu->fn.env_ext);
 		if (err != 0) {
 			a->state = AG_LAUNCH_ERROR;
 			emu_msg(msg, sizeof(msg), "fork/exec %s: %s", a->path, strerror(err));
@@ -236,7 +235,7 @@ init_limit_ms(const struct emu *emu, int in_invoke)
 {
 	if (!in_invoke)
 		return (double)emu->opt.init_timeout_ms;
-	return emu->cur.t_start + (double)emu->opt.timeout_ms - emu_mono_ms();
+	return emu->inv.cur.t_start + (double)emu->opt.timeout_ms - emu_mono_ms();
 }
 
 int
@@ -246,33 +245,34 @@ init_begin(struct emu *emu, int in_invoke)
 	struct init_rec *r;
 	int bad = 0;
 
-	r = realloc(emu->inits, (size_t)(emu->ninits + 1) * sizeof(*r));
+	r = realloc(emu->init.recs, (size_t)(emu->init.n + 1) * sizeof(*r));
 	if (r == NULL) {
 		json_object_put(rec);
 		emu_warnx("out of memory");
 		return -1;
 	}
-	emu->inits = r;
-	r = &emu->inits[emu->ninits++];
+	emu->init.recs = r;
+	r = &emu->init.recs[emu->init.n++];
 	memset(r, 0, sizeof(*r));
 	r->t_start = emu_mono_ms();
 	r->in_invoke = in_invoke;
-	emu->phase = PH_INIT_EXT;
+	emu->init.stage = INIT_EXT;
 	rep_line(emu, "INIT_START Runtime Version: provided:emulator\tRuntime Version ARN: "
-	    "arn:aws:lambda:%s::runtime:emulator", emu->region);
+	    "arn:aws:lambda:%s::runtime:emulator", emu->fn.region);
 	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "runtimeVersion", json_object_new_string("provided:emulator"));
-	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn_name));
+	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn.fn_name));
 	bad |= json_set(rec, "functionVersion", json_object_new_string("$LATEST"));
 	tel_emit_checked(emu->tel, "platform.initStart", rec, bad);
-	lifecycle_arm(emu, init_limit_ms(emu, in_invoke));
+	phase_arm(emu, init_limit_ms(emu, in_invoke));
 	if (start_extensions(emu) != 0) {
 		r->status = "error";
 		r->t_end = emu_mono_ms();
 		return -1;
 	}
-	if (emu->phase == PH_INIT_EXT && all_external_registered(emu))
+	/* A launch error may have ended this init already. */
+	if (r->status == NULL && emu->init.stage == INIT_EXT && all_external_registered(emu))
 		start_runtime(emu);
 	return 0;
 }
@@ -283,7 +283,9 @@ init_on_runtime_next(struct emu *emu)
 	struct json_object *rec = json_object_new_object();
 	int bad = 0;
 
-	emu->registration_closed = 1;
+	if (emu->init.stage != INIT_RT)
+		return;
+	emu->sb.registration_closed = 1;
 	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(init_cur(emu))));
 	bad |= json_set(rec, "status", json_object_new_string("success"));
@@ -299,9 +301,9 @@ init_complete(struct emu *emu)
 
 	init_cur(emu)->t_end = emu_mono_ms();
 	init_cur(emu)->status = "success";
-	lifecycle_disarm(emu);
-	for (i = 0; i < emu->nagents; i++) {
-		struct agent *a = emu->agents[i];
+	phase_disarm(emu);
+	for (i = 0; i < emu->sb.nagents; i++) {
+		struct agent *a = emu->sb.agents[i];
 		struct json_object *rec, *evs;
 		int bad = 0;
 
@@ -324,7 +326,7 @@ init_complete(struct emu *emu)
 	}
 	emit_init_report(emu, "success", NULL);
 	tel_close(emu->tel);
-	lifecycle_begin_invokes(emu);
+	phase_init_done(emu);
 }
 
 void
@@ -332,10 +334,10 @@ init_check_done(struct emu *emu)
 {
 	int i;
 
-	if (emu->phase != PH_INIT_RT || emu->rt.state != RT_READY)
+	if (emu->init.stage != INIT_RT || emu->sb.rt.state != RT_READY)
 		return;
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->registered && emu->agents[i]->state != AG_READY)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->registered && emu->sb.agents[i]->state != AG_READY)
 			return;
 	}
 	init_complete(emu);
@@ -344,6 +346,20 @@ init_check_done(struct emu *emu)
 void
 init_on_registered(struct emu *emu, struct agent *a)
 {
-	if (emu->phase == PH_INIT_EXT && a->path != NULL && all_external_registered(emu))
+	if (emu->init.stage == INIT_EXT && a->path != NULL && all_external_registered(emu))
 		start_runtime(emu);
+}
+
+void
+init_free(struct emu *emu)
+{
+	int i;
+
+	for (i = 0; i < emu->init.n; i++) {
+		free(emu->init.recs[i].error);
+		free(emu->init.recs[i].error_msg);
+	}
+	free(emu->init.recs);
+	emu->init.recs = NULL;
+	emu->init.n = 0;
 }

@@ -67,11 +67,11 @@ rep_max_memory_mb(const struct emu *emu)
 	long kb = 0;
 	int i;
 
-	if (emu->rt.proc.running)
-		kb += vm_hwm_kb(emu->rt.proc.pid);
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->proc.running)
-			kb += vm_hwm_kb(emu->agents[i]->proc.pid);
+	if (emu->sb.rt.proc.running)
+		kb += vm_hwm_kb(emu->sb.rt.proc.pid);
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->proc.running)
+			kb += vm_hwm_kb(emu->sb.agents[i]->proc.pid);
 	}
 	return kb < 1024 ? 1 : (int)((kb + 1023) / 1024);
 }
@@ -96,7 +96,7 @@ rep_agent_failed(const struct agent *a)
 static const struct init_rec *
 first_init(const struct emu *emu)
 {
-	return emu->ninits > 0 ? &emu->inits[0] : NULL;
+	return emu->init.n > 0 ? &emu->init.recs[0] : NULL;
 }
 
 static int
@@ -104,8 +104,8 @@ any_init_failed(const struct emu *emu)
 {
 	int i;
 
-	for (i = 0; i < emu->ninits; i++) {
-		if (emu->inits[i].status != NULL && strcmp(emu->inits[i].status, "success") != 0)
+	for (i = 0; i < emu->init.n; i++) {
+		if (emu->init.recs[i].status != NULL && strcmp(emu->init.recs[i].status, "success") != 0)
 			return 1;
 	}
 	return 0;
@@ -116,16 +116,16 @@ rep_exit_status(const struct emu *emu)
 {
 	int i;
 
-	if (any_init_failed(emu) || emu->resets > 0 || emu->interrupted ||
-	    emu->shutdown_reason == NULL ||
-	    strcmp(emu->shutdown_reason, emu->opt.shutdown_reason) != 0)
+	if (any_init_failed(emu) || emu->ph.resets > 0 || emu->ph.interrupted ||
+	    emu->shut.reason == NULL ||
+	    strcmp(emu->shut.reason, emu->opt.shutdown_reason) != 0)
 		return 1;
-	for (i = 0; i < emu->nretired; i++) {
-		if (rep_agent_failed(emu->retired[i]))
+	for (i = 0; i < emu->sb.nretired; i++) {
+		if (rep_agent_failed(emu->sb.retired[i]))
 			return 1;
 	}
-	for (i = 0; i < emu->nagents; i++) {
-		if (rep_agent_failed(emu->agents[i]))
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (rep_agent_failed(emu->sb.agents[i]))
 			return 1;
 	}
 	return 0;
@@ -141,7 +141,7 @@ describe_exit(const struct emu *emu, const struct child *c, const struct agent *
 		n = snprintf(buf, bufsz, "not started");
 	else if (c->running)
 		n = snprintf(buf, bufsz, "still running");
-	else if (c->killed && emu->interrupted)
+	else if (c->killed && emu->ph.interrupted)
 		n = snprintf(buf, bufsz, "SIGKILLed (the emulator was interrupted)");
 	else if (c->killed && c->kill_expected && a == NULL)
 		n = snprintf(buf, bufsz, "SIGKILLed (no extensions: the runtime gets 0 ms)");
@@ -171,19 +171,19 @@ init_ms(const struct init_rec *r)
 static double
 shutdown_ms(const struct emu *emu)
 {
-	if (!emu->shutdown_started)
+	if (!emu->shut.started)
 		return 0;
-	return (emu->t_shut_end > 0 ? emu->t_shut_end : emu_mono_ms()) - emu->t_shut_start;
+	return (emu->shut.t_end > 0 ? emu->shut.t_end : emu_mono_ms()) - emu->shut.t_start;
 }
 
 static void
 summary_invoke(const struct emu *emu, int i)
 {
-	const struct invoke_rec *r = &emu->invokes[i];
+	const struct invoke_rec *r = &emu->inv.recs[i];
 	char a[32], b[32], init[96] = "";
 
 	if (r->reinit > 0) {
-		const struct init_rec *in = &emu->inits[r->reinit - 1];
+		const struct init_rec *in = &emu->init.recs[r->reinit - 1];
 		emu_fmt_ms(init_ms(in), a, sizeof(a));
 		emu_msg(init, sizeof(init), ", after a re-init of %s ms (%s)", a,
 		    in->status != NULL ? in->status : "not done");
@@ -200,7 +200,7 @@ summary_agent(const struct emu *emu, const struct agent *ag, int *env)
 {
 	char what[128], events[32];
 
-	if (emu->ninits > 1 && ag->environment != *env)
+	if (emu->init.n > 1 && ag->environment != *env)
 		rep_line(emu, "  environment %d:", ag->environment);
 	*env = ag->environment;
 	ext_events_text(ag->events, events, sizeof(events));
@@ -228,20 +228,20 @@ rep_summary(const struct emu *emu)
 	    first != NULL && first->status != NULL ? first->status : "not done",
 	    first != NULL && first->error != NULL ? ", " : "",
 	    first != NULL && first->error != NULL ? first->error : "");
-	for (i = 0; i < emu->ninvokes; i++)
+	for (i = 0; i < emu->inv.n; i++)
 		summary_invoke(emu, i);
 	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
 	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
-	    emu->shutdown_reason ? emu->shutdown_reason : "none");
-	rep_line(emu, "  resets:        %d", emu->resets);
-	for (i = 0; i < emu->nretired; i++)
-		summary_agent(emu, emu->retired[i], &env);
-	for (i = 0; i < emu->nagents; i++)
-		summary_agent(emu, emu->agents[i], &env);
-	describe_exit(emu, &emu->rt.proc, NULL, what, sizeof(what));
+	    emu->shut.reason ? emu->shut.reason : "none");
+	rep_line(emu, "  resets:        %d", emu->ph.resets);
+	for (i = 0; i < emu->sb.nretired; i++)
+		summary_agent(emu, emu->sb.retired[i], &env);
+	for (i = 0; i < emu->sb.nagents; i++)
+		summary_agent(emu, emu->sb.agents[i], &env);
+	describe_exit(emu, &emu->sb.rt.proc, NULL, what, sizeof(what));
 	rep_line(emu, "  runtime: %s", what);
 	rep_line(emu, "  result: %s (exit %d)%s", status == 0 ? "OK, Lambda would accept this run" :
-	    "FAILED", status, emu->interrupted ? " (interrupted)" : "");
+	    "FAILED", status, emu->ph.interrupted ? " (interrupted)" : "");
 }
 
 static struct json_object *
@@ -333,7 +333,7 @@ agent_json(const struct agent *a)
 static struct json_object *
 invoke_json(const struct emu *emu, const struct invoke_rec *r)
 {
-	const struct init_rec *in = r->reinit > 0 ? &emu->inits[r->reinit - 1] : NULL;
+	const struct init_rec *in = r->reinit > 0 ? &emu->init.recs[r->reinit - 1] : NULL;
 	struct json_object *o = json_object_new_object();
 	int bad = 0;
 
@@ -367,14 +367,14 @@ build_report(const struct emu *emu)
 	const struct init_rec *first = first_init(emu);
 	int bad = 0, i;
 
-	for (i = 0; inv != NULL && i < emu->ninvokes; i++)
-		bad |= add_item(inv, invoke_json(emu, &emu->invokes[i]));
-	for (i = 0; exts != NULL && i < emu->nretired; i++)
-		bad |= add_item(exts, agent_json(emu->retired[i]));
-	for (i = 0; exts != NULL && i < emu->nagents; i++)
-		bad |= add_item(exts, agent_json(emu->agents[i]));
+	for (i = 0; inv != NULL && i < emu->inv.n; i++)
+		bad |= add_item(inv, invoke_json(emu, &emu->inv.recs[i]));
+	for (i = 0; exts != NULL && i < emu->sb.nretired; i++)
+		bad |= add_item(exts, agent_json(emu->sb.retired[i]));
+	for (i = 0; exts != NULL && i < emu->sb.nagents; i++)
+		bad |= add_item(exts, agent_json(emu->sb.agents[i]));
 	if (rt != NULL)
-		child_json(&emu->rt.proc, rt, &bad);
+		child_json(&emu->sb.rt.proc, rt, &bad);
 	bad |= json_set(o, "init_ms", json_ms(init_ms(first)));
 	bad |= json_set(o, "init_status", json_object_new_string(first != NULL &&
 	    first->status != NULL ? first->status : "incomplete"));
@@ -386,13 +386,13 @@ build_report(const struct emu *emu)
 	}
 	bad |= json_set(o, "invokes", inv);
 	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));
-	bad |= json_set(o, "resets", json_object_new_int(emu->resets));
+	bad |= json_set(o, "resets", json_object_new_int(emu->ph.resets));
 	if (o != NULL)
-		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shutdown_reason, &bad));
+		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shut.reason, &bad));
 	bad |= json_set(o, "extensions", exts);
 	bad |= json_set(o, "runtime", rt);
 	bad |= json_set(o, "telemetry", tel_stats_json(emu->tel));
-	bad |= json_set(o, "interrupted", json_object_new_boolean(emu->interrupted));
+	bad |= json_set(o, "interrupted", json_object_new_boolean(emu->ph.interrupted));
 	bad |= json_set(o, "exit_status", json_object_new_int(rep_exit_status(emu)));
 	if (bad) {
 		json_object_put(o);
