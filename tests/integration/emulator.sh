@@ -21,7 +21,7 @@ set -u
 name=$(basename "$0")
 dir=${FAKE_DIR:?}
 EVENTS='"INVOKE","SHUTDOWN"' ON_SHUTDOWN=exit EXIT=0 TICK=0 POST_INVOKE_SLEEP=0 TELEMETRY=0
-NEVER_REGISTER=0 WAIT_RUNTIME_DONE=0 INIT_ERROR=
+NEVER_REGISTER=0 WAIT_RUNTIME_DONE=0 INIT_ERROR= TEL_TIMEOUT=25 UPLOAD= UPLOAD_WAIT=1
 if [ -f "$dir/$name.conf" ]; then . "$dir/$name.conf"; fi
 api="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
 now_ms() { date +%s%3N; }
@@ -46,7 +46,7 @@ if [ "$TELEMETRY" = 1 ]; then
 	for _ in $(seq 200); do [ -s "$dir/$name.tport" ] && break; sleep 0.05; done
 	curl -sS -m 10 -o "$dir/$name.subbody" -w '%{http_code}' -X PUT \
 		-H "Lambda-Extension-Identifier: $id" -d '{"schemaVersion":"2022-12-13",
-		"types":["platform"],"buffering":{"timeoutMs":25,"maxItems":1000,"maxBytes":262144},
+		"types":["platform"],"buffering":{"timeoutMs":'"$TEL_TIMEOUT"',"maxItems":1000,"maxBytes":262144},
 		"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:'"$(cat "$dir/$name.tport")"'/telemetry"}}' \
 		"http://$AWS_LAMBDA_RUNTIME_API/2022-07-01/telemetry" >"$dir/$name.substatus"
 fi
@@ -60,6 +60,11 @@ while :; do
 		fi
 		exit "$EXIT" ;;
 	esac
+	# UPLOAD: a file with a sink's port; one POST per INVOKE, waited for unless UPLOAD_WAIT=0.
+	if [ -n "$UPLOAD" ]; then
+		curl -sS -m 10 -o /dev/null -d x "http://127.0.0.1:$(cat "$UPLOAD")/ingest?name=fake" &
+		if [ "$UPLOAD_WAIT" = 1 ]; then wait $!; fi
+	fi
 	if [ "$WAIT_RUNTIME_DONE" = 1 ]; then
 		rid=$(printf '%s' "$ev" | sed -n 's/.*"requestId":"\([^"]*\)".*/\1/p')
 		for _ in $(seq 150); do
@@ -491,5 +496,98 @@ is "$(jval interrupted "$T/sig.json")" true "SIGTERM: the report says interrupte
 n1=$(wc -l <"$FAKE_DIR/ext-tick.ticks"); sleep 0.3; n2=$(wc -l <"$FAKE_DIR/ext-tick.ticks")
 is "$n2" "$n1" "SIGTERM: the extensions' process groups are gone"
 show_vg sig
+
+# ---- telemetry batching: a batch goes out timeoutMs after its first record, not sooner ----
+# epoch_ms ISO: wall-clock ms of a record's "time".
+epoch_ms() { date -u -d "$1" +%s%3N; }
+exts "ext-tel:TELEMETRY=1\nWAIT_RUNTIME_DONE=1\nTEL_TIMEOUT=200"
+emu batch --function "$FUNCTION" --invokes 3 --gap-ms 100
+status_is 0 batch "a run with timeoutMs 200 exits 0"
+early="" late="" nrd=0
+for body in "$FAKE_DIR/ext-tel.tel"/req-*.body; do
+	tf=${body%.body}.time
+	recv=$(sed -n 's/^received_ms \([0-9]*\).*/\1/p' "$tf")
+	first=$(epoch_ms "$(sed -n 's/^\[{"time":"\([^"]*\)".*/\1/p' "$body")")
+	# The first record's own time is cut to the ms: a batch is early below 199 ms.
+	[ $((recv - first)) -ge 199 ] || early="$early $((recv - first))"
+	for t in $(grep -o '"time":"[^"]*","type":"platform.runtimeDone"' "$body" | sed 's/"time":"\([^"]*\)".*/\1/'); do
+		nrd=$((nrd + 1))
+		d=$((recv - $(epoch_ms "$t")))
+		[ "$d" -le $((200 + 400 * SLOW)) ] || late="$late $d"
+	done
+done
+is "$early" "" "no batch was POSTed before timeoutMs (200 ms) after its first record"
+is "$nrd $late" "3 " "each runtimeDone reached the subscriber within timeoutMs (plus delivery) of its emission"
+
+# ---- measures: init times per extension, post-response, warm statistics, freezes, random gaps ----
+exts "ext-a" "ext-post:POST_INVOKE_SLEEP=0.2"
+cp "$FLOOR_EXT_BIN" "$T/ext/floor-extension"
+emu measure --function "SAMPLE_WORK_MS=30 $FUNCTION" --invokes 5 --gap-ms 100-300
+status_is 0 measure "a run with --gap-ms 100-300 exits 0"
+reg=$(extval floor-extension exec_to_register_ms "$T/measure.json")
+nxt=$(extval floor-extension exec_to_first_next_ms "$T/measure.json")
+if ge "$reg" 0.01 && ge "$nxt" "$reg" && all_lt $((5000 * SLOW)) "$nxt"; then
+	ok "report: the floor extension's exec -> register ($reg ms) <= exec -> first next ($nxt ms)"
+else
+	not_ok "report: exec -> register and exec -> first next"; diag "register $reg, first next $nxt"
+fi
+check "summary: an init line per extension with both times" sh -c '[ "$(grep -c "^  extension init [a-z-]* (environment 1): exec -> register [0-9.]* ms, exec -> first next [0-9.]* ms$" "$1")" -eq 3 ]' sh "$T/measure.out"
+# ext-post calls next 200 ms after its INVOKE: release -> response -> its next is >= 200 ms,
+# and the runtime's next comes after its response.
+posts=$(jvals post_response_ms "$T/measure.json" | tr '\n' ' ')
+sums=$(paste -d' ' <(jvals runtime_ms "$T/measure.json") <(jvals post_response_ms "$T/measure.json") \
+	<(jvals post_runtime_ms "$T/measure.json") | awk '{ printf "%d ", ($1 + $2 >= 195 && $2 >= $3) }')
+if [ "$(echo $posts | wc -w)" -eq 5 ] && [ "$sums" = "1 1 1 1 1 " ]; then
+	ok "post-response: the runtime's response -> the last extension's next, per invoke ($posts)"
+else
+	not_ok "post-response per invoke"; diag "post_response_ms: $posts"; diag "checks: $sums"
+fi
+check "the extension's own next time is reported per invoke" sh -c '[ "$(grep -c "\"ext-post\": [0-9.]*" "$1")" -eq 5 ]' sh "$T/measure.json"
+is "$(jvals cold "$T/measure.json" | tr '\n' ' ')" "true false false false false " "only the first invoke is cold"
+is "$(jval warm_invokes "$T/measure.json")" 4 "warm statistics over the 4 warm invokes"
+check "summary: p50, mean and p99 of warm post-runtime and post-response" sh -c 'grep -Eq "^  post-runtime \(warm\) +p50 [0-9.]+ ms, mean [0-9.]+ ms, p99 [0-9.]+ ms \(4 invokes\)$" "$1" && grep -Eq "^  post-response \(warm\) +p50 [0-9.]+ ms, mean [0-9.]+ ms, p99 [0-9.]+ ms \(4 invokes\)$" "$1"' sh "$T/measure.out"
+frozen=$(jvals frozen_at_ms "$T/measure.json" | tr '\n' ' ')
+thawed=$(jvals thawed_at_ms "$T/measure.json" | tr '\n' ' ')
+gaps=$(awk -v f="$frozen" -v t="$thawed" 'BEGIN { n = split(f, a, " "); split(t, b, " "); for (i = 1; i <= n; i++) printf "%d ", b[i] - a[i] }')
+if [ "$(echo $gaps | wc -w)" -eq 5 ] && all_ge 95 $gaps && all_lt $((300 + 700 * SLOW)) $gaps; then
+	ok "5 freezes in the report, each thawed 100-300 ms later ($gaps)"
+else
+	not_ok "freezes in the report"; diag "frozen $frozen"; diag "thawed $thawed"
+fi
+
+# ---- the sink: request timings, a remote far away, connection statistics ----
+start_sink far --rtt-ms 150 --stats-file "$T/far.stats"
+times=$(curl -sS -m 10 -o /dev/null -o /dev/null -w '%{time_total} ' -d a "http://127.0.0.1:$SINK_PORT/ingest" \
+	-d b "http://127.0.0.1:$SINK_PORT/ingest")
+t1=$(echo $times | cut -d' ' -f1); t2=$(echo $times | cut -d' ' -f2)
+if ge "$t1" 0.29 && ge "$t2" 0.145 && all_lt 0.29 "$t2"; then
+	ok "--rtt-ms 150: a new connection costs 2 round trips ($t1 s), a reused one 1 ($t2 s)"
+else
+	not_ok "--rtt-ms 150"; diag "times: $times"
+fi
+check "req-NNN.time: first byte <= received <= answered, on connection 1" sh -c 'for f in "$1"/req-00[12].time; do awk "{ v[\$1] = \$2 } END { exit !(v[\"first_byte_ms\"] > 0 && v[\"first_byte_ms\"] <= v[\"received_ms\"] && v[\"received_ms\"] + 140 <= v[\"answered_ms\"] && v[\"conn\"] == 1) }" "$f" || exit 1; done' sh "$T/far"
+kill "$far_PID"; wait "$far_PID" 2>/dev/null
+check "the stats file: 1 connection, 2 requests, bytes both ways" grep -Eq '^\{"connections":1,"requests":2,"tls_handshakes":0,.*"bytes_read":[1-9][0-9]*,"bytes_written":[1-9][0-9]*' "$T/far.stats"
+check "a line per closed connection" grep -Eq '^sink: conn 1 closed: requests=2 tls=no handshake=none bytes_read=[0-9]+ bytes_written=[0-9]+$' "$T/far.out"
+
+# ---- no upload in flight across a freeze: the check catches an extension that leaves one ----
+# The answer comes 1.5 s after the upload; the invoke is over long before.
+start_sink slowup --delay-ms 1500
+echo "$SINK_PORT" >"$T/slowup.portfile"
+exts "ext-up:UPLOAD=$T/slowup.portfile\nUPLOAD_WAIT=0"
+emu inflight --function "$FUNCTION" --invokes 2 --gap-ms 2000
+status_is 0 inflight "an extension that does not wait for its upload: the run itself is accepted"
+bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/inflight.json" "$T/slowup" >"$T/inflight.check"
+is "$?" 1 "inflight-check finds the uploads left in flight across the freezes"
+check "...and names them" grep -q 'req-001 in flight across the freeze at' "$T/inflight.check"
+kill "$slowup_PID"; wait "$slowup_PID" 2>/dev/null
+start_sink waitup --delay-ms 300
+echo "$SINK_PORT" >"$T/waitup.portfile"
+exts "ext-up:UPLOAD=$T/waitup.portfile\nUPLOAD_WAIT=1"
+emu waited --function "$FUNCTION" --invokes 2 --gap-ms 600
+bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/waited.json" "$T/waitup" >"$T/waited.check"
+is "$?" 0 "inflight-check passes an extension that waits for its uploads before next"
+check "...having checked 2 requests and 2 freezes" grep -q 'none of 2 requests was in flight across any of 2 freezes' "$T/waited.check"
+kill "$waitup_PID"; wait "$waitup_PID" 2>/dev/null
 
 done_testing

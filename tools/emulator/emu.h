@@ -98,6 +98,9 @@ struct agent {
 	struct agent_error errors[EMU_MAX_ERRORS];
 	int		 nerrors;
 	int		 environment;	/* the init (1-based) that started it */
+	double		 t_exec;	/* monotonic ms: started (0: never) */
+	double		 t_register;	/* ...registered (0: not yet) */
+	double		 t_first_next;	/* ...its first event/next (0: not yet) */
 };
 
 struct runtime {
@@ -115,10 +118,20 @@ struct init_rec {
 	char		*error_msg;		/* owned */
 };
 
+/* When an extension called next after the runtime's response, in one invoke. */
+struct ext_next {
+	const struct agent *agent;		/* borrowed: agents live as long as the run */
+	double		 ms;			/* response -> its next; 0 when before it */
+};
+
 struct invoke_rec {
 	char		 request_id[EMU_ID_LEN + 1];
 	double		 runtime_ms;		/* release -> response (or -> reset) */
 	double		 post_runtime_ms;	/* runtime done -> last extension next */
+	double		 post_response_ms;	/* runtime's response -> the invoke's end */
+	struct ext_next	 next[EMU_MAX_AGENTS];	/* INVOKE subscribers */
+	int		 nnext;
+	int		 cold;			/* the first invoke of its sandbox */
 	double		 duration_ms;		/* release -> invoke done */
 	const char	*status;		/* static: success, error, timeout, failure */
 	size_t		 produced_bytes;
@@ -134,6 +147,7 @@ struct invoke_cur {
 	double		 t_start, t_response, t_rt_done;
 	double		 t_release;		/* 0 until released (after a re-init, if any) */
 	int		 reinit;		/* the init (1-based) run inside it, or 0 */
+	int		 cold;			/* the first invoke of its sandbox */
 	int		 responded;
 	int		 rt_done;
 	const char	*status;		/* static */
@@ -142,6 +156,13 @@ struct invoke_cur {
 	size_t		 produced;
 	int		 rtdone_emitted;
 	char		*response;		/* owned: start of the function's answer */
+	double		 t_next[EMU_MAX_AGENTS];	/* per agent slot: its next (0: none) */
+};
+
+/* One freeze of the sandbox, wall-clock epoch ms (thawed_at 0: still frozen). */
+struct freeze_rec {
+	double		 frozen_at;
+	double		 thawed_at;
 };
 
 /* The function's identity and the environments its processes get (proc.c). */
@@ -172,6 +193,7 @@ struct init_state {
 	struct init_rec	*recs;			/* owned: every init so far */
 	int		 n;
 	enum init_stage	 stage;			/* of the running one */
+	int		 runtime_due;		/* the runtime starts on the next loop turn */
 };
 
 /* The running invoke and the finished ones (invoke.c). */
@@ -201,6 +223,9 @@ struct phase_state {
 	int		 interrupted;		/* SIGINT/SIGTERM count */
 	int		 exit_status;
 	double		 done_at;
+	int		 warm;			/* invokes since the sandbox's init */
+	struct freeze_rec *freezes;		/* owned: every freeze, for the report */
+	int		 nfreezes;
 };
 
 struct emu {

@@ -347,6 +347,7 @@ ext_handle_register(struct emu *emu, struct evhttp_request *req)
 		goto out;
 	}
 	a->events = mask;
+	a->t_register = emu_mono_ms();
 	a->state = AG_REGISTERED;
 	a->registered = 1;
 	if (evhttp_add_header(evhttp_request_get_output_headers(req), H_ID, a->id) != 0) {
@@ -385,6 +386,8 @@ ext_handle_next(struct emu *emu, struct evhttp_request *req)
 		    "Container error. Non-recoverable state. Extension should exit promptly.");
 		return;
 	}
+	if (a->t_first_next <= 0)
+		a->t_first_next = emu_mono_ms();
 	a->state = AG_READY;
 	a->next_req = req;	/* parked: answered by a release, or at teardown */
 	phase_on_agent_next(emu, a);

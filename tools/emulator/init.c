@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "emu.h"
@@ -214,7 +215,10 @@ start_extensions(struct emu *emu)
 	for (i = 0; i < (size_t)emu->sb.nagents && init_cur(emu)->status == NULL; i++) {
 		struct agent *a = emu->sb.agents[i];
 		char *argv[2] = { a->path, NULL };
-		int err = proc_spawn(&a->proc, argv, emu->fn.env_ext);
+		int err;
+
+		a->t_exec = emu_mono_ms();
+		err = proc_spawn(&a->proc, argv, emu->fn.env_ext);
 		if (err != 0) {
 			a->state = AG_LAUNCH_ERROR;
 			emu_msg(msg, sizeof(msg), "fork/exec %s: %s", a->path, strerror(err));
@@ -343,11 +347,37 @@ init_check_done(struct emu *emu)
 	init_complete(emu);
 }
 
+static void
+on_runtime_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct emu *emu = arg;
+	const struct init_rec *r = init_cur(emu);
+
+	(void)fd;
+	(void)what;
+	emu->init.runtime_due = 0;
+	/* Only if this init still waits for it (it may have failed meanwhile). */
+	if (emu->ph.phase == PH_INIT && emu->init.stage == INIT_EXT && r != NULL &&
+	    r->status == NULL)
+		start_runtime(emu);
+}
+
 void
 init_on_registered(struct emu *emu, struct agent *a)
 {
-	if (emu->init.stage == INIT_EXT && a->path != NULL && all_external_registered(emu))
+	if (emu->init.stage != INIT_EXT || a->path == NULL || !all_external_registered(emu) ||
+	    emu->init.runtime_due)
+		return;
+	/*
+	 * The runtime starts on the next turn of the loop: the register answer is
+	 * written first, so the extension's register time does not include the
+	 * runtime's spawn (Lambda starts the runtime once registered, in parallel).
+	 */
+	emu->init.runtime_due = 1;
+	if (event_base_once(emu->base, -1, EV_TIMEOUT, on_runtime_due, emu, NULL) != 0) {
+		emu->init.runtime_due = 0;
 		start_runtime(emu);
+	}
 }
 
 void

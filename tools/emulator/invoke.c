@@ -107,7 +107,7 @@ invoke_settle_runtime_done(struct emu *emu, int emit_now)
 }
 
 void
-invoke_begin(struct emu *emu)
+invoke_begin(struct emu *emu, int cold)
 {
 	struct json_object *rec = json_object_new_object();
 	char root[25] = "000000000000000000000000", parent[17] = "0000000000000000";
@@ -116,6 +116,7 @@ invoke_begin(struct emu *emu)
 	free(emu->inv.cur.response);
 	memset(&emu->inv.cur, 0, sizeof(emu->inv.cur));
 	emu->inv.cur.status = "success";
+	emu->inv.cur.cold = cold;
 	if (emu_uuid4(emu->inv.cur.id) != 0 || emu_random_hex(root, 24) != 0 ||
 	    emu_random_hex(parent, 16) != 0)
 		emu_warnx("cannot read random bytes for the request id");
@@ -160,6 +161,32 @@ report_init_ms(const struct emu *emu, const struct invoke_rec *r)
 	return in != NULL && in->t_end > 0 ? in->t_end - in->t_start : -1;
 }
 
+/*
+ * Post-response time: from the runtime's response to the end of the invoke
+ * (the later of the runtime's next and the last extension's next), and to each
+ * INVOKE subscriber's next (0 for one that called next before the response).
+ */
+static void
+record_nexts(const struct emu *emu, struct invoke_rec *r, double now)
+{
+	const struct invoke_cur *c = &emu->inv.cur;
+	int i;
+
+	r->nnext = 0;
+	r->post_response_ms = c->responded && now > c->t_response ? now - c->t_response : 0;
+	for (i = 0; i < emu->sb.nagents; i++) {
+		const struct agent *a = emu->sb.agents[i];
+		double ms;
+
+		if (!a->registered || !(a->events & EMU_EV_INVOKE) || c->t_next[i] <= 0)
+			continue;
+		ms = c->responded && c->t_next[i] > c->t_response ? c->t_next[i] - c->t_response : 0;
+		r->next[r->nnext].agent = a;
+		r->next[r->nnext].ms = ms;
+		r->nnext++;
+	}
+}
+
 /* Records the invoke, emits platform.report, prints END/REPORT. */
 static void
 end_invoke(struct emu *emu, int reset)
@@ -183,6 +210,8 @@ end_invoke(struct emu *emu, int reset)
 	r->max_memory_mb = rep_max_memory_mb(emu);
 	r->response = c->response;
 	r->reinit = c->reinit <= emu->init.n ? c->reinit : 0;
+	r->cold = c->cold;
+	record_nexts(emu, r, now);
 	c->response = NULL;
 	emu->inv.n++;
 	init_ms = report_init_ms(emu, r);
@@ -244,6 +273,18 @@ invoke_check_done(struct emu *emu)
 	invoke_settle_runtime_done(emu, 1);
 	end_invoke(emu, 0);
 	phase_invoke_done(emu);
+}
+
+void
+invoke_on_agent_next(struct emu *emu, struct agent *a)
+{
+	int i;
+
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i] == a)
+			emu->inv.cur.t_next[i] = emu_mono_ms();
+	}
+	invoke_check_done(emu);
 }
 
 void

@@ -9,8 +9,8 @@
 /* Allocates the records and the runtimeDone timer. 0, or -1 after a message. */
 int	invoke_setup(struct emu *emu);
 void	invoke_free(struct emu *emu);
-/* START: a new request, its clock, deadline and platform.start. */
-void	invoke_begin(struct emu *emu);
+/* START: a new request, its clock, deadline and platform.start; cold: first of its sandbox. */
+void	invoke_begin(struct emu *emu, int cold);
 /*
  * Releases the runtime and every INVOKE subscriber together and arms the
  * phase timer for what is left of the function timeout.
@@ -21,6 +21,8 @@ void	invoke_release(struct emu *emu);
  * END/REPORT, then phase_invoke_done.
  */
 void	invoke_check_done(struct emu *emu);
+/* An INVOKE subscriber called next: its time is kept, then invoke_check_done. */
+void	invoke_on_agent_next(struct emu *emu, struct agent *a);
 /* The runtime's next after its response: platform.runtimeDone (maybe delayed). */
 void	invoke_on_runtime_next(struct emu *emu);
 /* The runtime answered: a response (is_error 0) or an error. */

@@ -69,7 +69,8 @@ static const char usage_text[] =
 "  --listen HOST:PORT        API address (default 127.0.0.1:9001; port 0: any)\n"
 "  --port-file FILE          write the bound port to FILE\n"
 "  --invokes N               number of invokes (default 3)\n"
-"  --gap-ms MS               frozen time between invokes (default 200)\n"
+"  --gap-ms MS|LO-HI         frozen time between invokes, or a random time\n"
+"                            in [LO, HI] before each (default 200)\n"
 "  --timeout-ms MS           function timeout per invoke, a re-init included\n"
 "                            (default 3000)\n"
 "  --init-timeout-ms MS      init phase limit (default 10000)\n"
@@ -110,6 +111,33 @@ parse_long(const char *opt, const char *text, long min, long max, long *out)
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
 		return bad_value(opt, text, why);
 	*out = v;
+	return 0;
+}
+
+/* MS, or LO-HI: a random gap in that range before each invoke. */
+static int
+parse_gap(const char *text, struct emu_options *opt)
+{
+	const char *dash = strchr(text, '-');
+	char lo[32];
+	size_t n;
+
+	if (dash == NULL || dash == text) {
+		if (parse_long("gap-ms", text, 0, 86400000L, &opt->gap_ms) != 0)
+			return -1;
+		opt->gap_max_ms = opt->gap_ms;
+		return 0;
+	}
+	n = (size_t)(dash - text);
+	if (n >= sizeof(lo))
+		return bad_value("gap-ms", text, "expected MS or LO-HI");
+	memcpy(lo, text, n);
+	lo[n] = '\0';
+	if (parse_long("gap-ms", lo, 0, 86400000L, &opt->gap_ms) != 0 ||
+	    parse_long("gap-ms", dash + 1, 0, 86400000L, &opt->gap_max_ms) != 0)
+		return -1;
+	if (opt->gap_max_ms < opt->gap_ms)
+		return bad_value("gap-ms", text, "LO must not exceed HI");
 	return 0;
 }
 
@@ -215,7 +243,7 @@ apply_option(int c, const char *arg, struct emu_options *opt)
 	case OPT_INVOKES:
 		return parse_long("invokes", arg, 0, 1000000L, &opt->invokes);
 	case OPT_GAP_MS:
-		return parse_long("gap-ms", arg, 0, 86400000L, &opt->gap_ms);
+		return parse_gap(arg, opt);
 	case OPT_TIMEOUT_MS:
 		return parse_long("timeout-ms", arg, 1, 900000L, &opt->timeout_ms);
 	case OPT_INIT_TIMEOUT_MS:
@@ -272,6 +300,7 @@ set_defaults(struct emu_options *opt)
 	opt->listen_port = 9001;
 	opt->invokes = 3;
 	opt->gap_ms = 200;
+	opt->gap_max_ms = 200;
 	opt->timeout_ms = 3000;
 	opt->init_timeout_ms = 10000;
 	opt->shutdown_ms = 2000;

@@ -49,6 +49,35 @@ phase_disarm(struct emu *emu)
 		(void)evtimer_del(emu->ph.timer);
 }
 
+/* The time before the next invoke: --gap-ms, or a random one in its range. */
+static double
+gap_ms(const struct emu *emu)
+{
+	return (double)emu_random_between(emu->opt.gap_ms, emu->opt.gap_max_ms);
+}
+
+/* Records the instant of a freeze (on 1) or of the thaw that ends it, for the report. */
+static void
+note_freeze(struct emu *emu, int on)
+{
+	struct freeze_rec *v;
+
+	if (!on) {
+		if (emu->ph.nfreezes > 0 && emu->ph.freezes[emu->ph.nfreezes - 1].thawed_at == 0)
+			emu->ph.freezes[emu->ph.nfreezes - 1].thawed_at = emu_epoch_ms_f();
+		return;
+	}
+	v = realloc(emu->ph.freezes, (size_t)(emu->ph.nfreezes + 1) * sizeof(*v));
+	if (v == NULL) {
+		emu_warnx("out of memory: freeze %d is not in the report", emu->ph.nfreezes + 1);
+		return;
+	}
+	emu->ph.freezes = v;
+	v[emu->ph.nfreezes].frozen_at = emu_epoch_ms_f();
+	v[emu->ph.nfreezes].thawed_at = 0;
+	emu->ph.nfreezes++;
+}
+
 /* Freeze (1) or thaw (0) the sandbox: its process groups and telemetry delivery. */
 static void
 freeze(struct emu *emu, int on)
@@ -56,7 +85,14 @@ freeze(struct emu *emu, int on)
 	if (on && emu->opt.freeze == FREEZE_NONE)
 		return;
 	tel_pause(emu->tel, on);
+	if (emu->sb.frozen == on)
+		return;
+	/* The instants bracket the signals: frozen_at before SIGSTOP, thawed_at after SIGCONT. */
+	if (on)
+		note_freeze(emu, 1);
 	proc_freeze(emu, on);
+	if (!on)
+		note_freeze(emu, 0);
 }
 
 /* Answers every parked event/next and invocation/next long poll with an abort. */
@@ -102,7 +138,7 @@ static void
 start_invoke(struct emu *emu)
 {
 	freeze(emu, 0);
-	invoke_begin(emu);
+	invoke_begin(emu, emu->ph.need_init || emu->ph.warm == 0);
 	if (!emu->ph.need_init) {
 		emu->ph.phase = PH_INVOKE;
 		invoke_release(emu);
@@ -141,6 +177,7 @@ enter_shutdown(struct emu *emu, const char *reason)
 void
 phase_init_done(struct emu *emu)
 {
+	emu->ph.warm = 0;
 	if (init_cur(emu)->in_invoke) {
 		/* The re-init ran inside this invoke: release it now. */
 		emu->ph.phase = PH_INVOKE;
@@ -170,10 +207,11 @@ void
 phase_invoke_done(struct emu *emu)
 {
 	phase_disarm(emu);
+	emu->ph.warm++;
 	/* Everyone called next: freeze until the next event. */
 	emu->ph.phase = PH_GAP;
 	freeze(emu, 1);
-	phase_arm(emu, (double)emu->opt.gap_ms);
+	phase_arm(emu, gap_ms(emu));
 }
 
 void
@@ -192,7 +230,7 @@ phase_shutdown_done(struct emu *emu)
 		emu->ph.need_init = 1;
 		emu->shut.started = 0;
 		emu->ph.phase = PH_GAP;
-		phase_arm(emu, (double)emu->opt.gap_ms);
+		phase_arm(emu, gap_ms(emu));
 		return;
 	}
 	emu->ph.phase = PH_DONE;
@@ -289,7 +327,7 @@ phase_on_agent_next(struct emu *emu, struct agent *a)
 		init_check_done(emu);
 		break;
 	case PH_INVOKE:
-		invoke_check_done(emu);
+		invoke_on_agent_next(emu, a);
 		break;
 	case PH_SHUTDOWN:
 		shutdown_on_agent_next(emu, a);
@@ -409,6 +447,8 @@ phase_free(struct emu *emu)
 	reset_free_agents(emu);
 	invoke_free(emu);
 	init_free(emu);
+	free(emu->ph.freezes);
+	emu->ph.freezes = NULL;
 	if (emu->ph.timer != NULL)
 		event_free(emu->ph.timer);
 	emu->ph.timer = NULL;

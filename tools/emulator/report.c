@@ -176,11 +176,106 @@ shutdown_ms(const struct emu *emu)
 	return (emu->shut.t_end > 0 ? emu->shut.t_end : emu_mono_ms()) - emu->shut.t_start;
 }
 
+/* Nearest-rank percentile p (0..100] of the sorted v[0..n). */
+static double
+percentile(const double *v, int n, double p)
+{
+	int k = (int)(p / 100.0 * (double)n + 0.999999);
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * p50, mean and p99 of post-runtime (what = 0) or post-response (1) time over
+ * the warm invokes: successful ones that were not the first of their sandbox.
+ * Returns how many there were (0: no figures).
+ */
+static int
+warm_stats(const struct emu *emu, int what, double *p50, double *mean, double *p99)
+{
+	double *v = calloc((size_t)emu->inv.n + 1, sizeof(*v)), sum = 0;
+	int i, n = 0;
+
+	*p50 = *mean = *p99 = 0;
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < emu->inv.n; i++) {
+		const struct invoke_rec *r = &emu->inv.recs[i];
+		if (r->cold || strcmp(r->status, "success") != 0)
+			continue;
+		v[n] = what == 0 ? r->post_runtime_ms : r->post_response_ms;
+		sum += v[n++];
+	}
+	if (n > 0) {
+		qsort(v, (size_t)n, sizeof(*v), cmp_double);
+		*p50 = percentile(v, n, 50);
+		*p99 = percentile(v, n, 99);
+		*mean = sum / n;
+	}
+	free(v);
+	return n;
+}
+
+/* exec -> register and exec -> first next of an extension process; -1: not reached. */
+static double
+since_exec(const struct agent *a, double t)
+{
+	return a->t_exec > 0 && t > 0 ? t - a->t_exec : -1;
+}
+
+static void
+summary_warm(const struct emu *emu)
+{
+	static const char *const label[2] = { "post-runtime (warm)", "post-response (warm)" };
+	double p50, mean, p99;
+	char a[32], b[32], c[32];
+	int what, n;
+
+	for (what = 0; what < 2; what++) {
+		n = warm_stats(emu, what, &p50, &mean, &p99);
+		if (n == 0)
+			continue;
+		emu_fmt_ms(p50, a, sizeof(a));
+		emu_fmt_ms(mean, b, sizeof(b));
+		emu_fmt_ms(p99, c, sizeof(c));
+		rep_line(emu, "  %-21s p50 %s ms, mean %s ms, p99 %s ms (%d invokes)", label[what],
+		    a, b, c, n);
+	}
+}
+
+static void
+summary_init_times(const struct emu *emu, const struct agent *ag)
+{
+	char a[32] = "-", b[32] = "-";
+	double reg = since_exec(ag, ag->t_register), next = since_exec(ag, ag->t_first_next);
+
+	if (ag->path == NULL)
+		return;
+	if (reg >= 0)
+		emu_fmt_ms(reg, a, sizeof(a));
+	if (next >= 0)
+		emu_fmt_ms(next, b, sizeof(b));
+	rep_line(emu, "  extension init %s (environment %d): exec -> register %s ms, "
+	    "exec -> first next %s ms", ag->name, ag->environment, a, b);
+}
+
 static void
 summary_invoke(const struct emu *emu, int i)
 {
 	const struct invoke_rec *r = &emu->inv.recs[i];
-	char a[32], b[32], init[96] = "";
+	char a[32], b[32], c[32], init[96] = "";
 
 	if (r->reinit > 0) {
 		const struct init_rec *in = &emu->init.recs[r->reinit - 1];
@@ -190,8 +285,9 @@ summary_invoke(const struct emu *emu, int i)
 	}
 	emu_fmt_ms(r->runtime_ms, a, sizeof(a));
 	emu_fmt_ms(r->post_runtime_ms, b, sizeof(b));
-	rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, %s (%s)%s", i + 1, a, b,
-	    r->status, r->request_id, init);
+	emu_fmt_ms(r->post_response_ms, c, sizeof(c));
+	rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, post-response %s ms, %s (%s)%s",
+	    i + 1, a, b, c, r->status, r->request_id, init);
 }
 
 /* One extension's line; a header first when the run had several environments. */
@@ -228,8 +324,13 @@ rep_summary(const struct emu *emu)
 	    first != NULL && first->status != NULL ? first->status : "not done",
 	    first != NULL && first->error != NULL ? ", " : "",
 	    first != NULL && first->error != NULL ? first->error : "");
+	for (i = 0; i < emu->sb.nretired; i++)
+		summary_init_times(emu, emu->sb.retired[i]);
+	for (i = 0; i < emu->sb.nagents; i++)
+		summary_init_times(emu, emu->sb.agents[i]);
 	for (i = 0; i < emu->inv.n; i++)
 		summary_invoke(emu, i);
+	summary_warm(emu);
 	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
 	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
 	    emu->shut.reason ? emu->shut.reason : "none");
@@ -321,6 +422,11 @@ agent_json(const struct agent *a)
 	if (o != NULL)
 		child_json(&a->proc, o, &bad);
 	bad |= json_set(o, "kill_expected", json_object_new_boolean(a->proc.kill_expected));
+	if (o != NULL) {
+		double reg = since_exec(a, a->t_register), next = since_exec(a, a->t_first_next);
+		bad |= set_nullable(o, "exec_to_register_ms", reg >= 0 ? json_ms(reg) : NULL);
+		bad |= set_nullable(o, "exec_to_first_next_ms", next >= 0 ? json_ms(next) : NULL);
+	}
 	bad |= json_set(o, "ok", json_object_new_boolean(!rep_agent_failed(a)));
 	bad |= json_set(o, "errors", errs);
 	if (bad) {
@@ -328,6 +434,83 @@ agent_json(const struct agent *a)
 		return NULL;
 	}
 	return o;
+}
+
+/* {"name": ms after the response} per INVOKE subscriber. */
+static struct json_object *
+nexts_json(const struct invoke_rec *r)
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	for (i = 0; o != NULL && i < r->nnext; i++) {
+		if (json_set(o, r->next[i].agent->name, json_ms(r->next[i].ms)) != 0) {
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static struct json_object *
+warm_json(const struct emu *emu)
+{
+	struct json_object *o = json_object_new_object();
+	double p50, mean, p99;
+	int bad = 0, n;
+
+	n = warm_stats(emu, 0, &p50, &mean, &p99);
+	bad |= json_set(o, "warm_invokes", json_object_new_int(n));
+	bad |= json_set(o, "post_runtime_p50_ms", json_ms(p50));
+	bad |= json_set(o, "post_runtime_mean_ms", json_ms(mean));
+	bad |= json_set(o, "post_runtime_p99_ms", json_ms(p99));
+	(void)warm_stats(emu, 1, &p50, &mean, &p99);
+	bad |= json_set(o, "post_response_p50_ms", json_ms(p50));
+	bad |= json_set(o, "post_response_mean_ms", json_ms(mean));
+	bad |= json_set(o, "post_response_p99_ms", json_ms(p99));
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Epoch ms with 3 decimals; JSON null for 0 (not happened). */
+static struct json_object *
+instant_json(double epoch_ms)
+{
+	char text[32];
+	int n;
+
+	if (epoch_ms <= 0)
+		return NULL;
+	n = snprintf(text, sizeof(text), "%.3f", epoch_ms);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return NULL;
+	return json_object_new_double_s(epoch_ms, text);
+}
+
+static struct json_object *
+freezes_json(const struct emu *emu)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+
+	for (i = 0; arr != NULL && i < emu->ph.nfreezes; i++) {
+		struct json_object *f = json_object_new_object();
+		int bad = 0;
+
+		bad |= json_set(f, "frozen_at_ms", instant_json(emu->ph.freezes[i].frozen_at));
+		if (f != NULL)
+			bad |= set_nullable(f, "thawed_at_ms", instant_json(emu->ph.freezes[i].thawed_at));
+		if (bad || add_item(arr, f) != 0) {
+			if (bad)
+				json_object_put(f);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static struct json_object *
@@ -340,6 +523,9 @@ invoke_json(const struct emu *emu, const struct invoke_rec *r)
 	bad |= json_set(o, "request_id", json_object_new_string(r->request_id));
 	bad |= json_set(o, "runtime_ms", json_ms(r->runtime_ms));
 	bad |= json_set(o, "post_runtime_ms", json_ms(r->post_runtime_ms));
+	bad |= json_set(o, "post_response_ms", json_ms(r->post_response_ms));
+	bad |= json_set(o, "extension_next_ms", nexts_json(r));
+	bad |= json_set(o, "cold", json_object_new_boolean(r->cold));
 	bad |= json_set(o, "duration_ms", json_ms(r->duration_ms));
 	bad |= json_set(o, "status", json_object_new_string(r->status));
 	bad |= json_set(o, "produced_bytes", json_object_new_int64((int64_t)r->produced_bytes));
@@ -385,6 +571,8 @@ build_report(const struct emu *emu)
 		    string_or_null(first != NULL ? first->error_msg : NULL, &bad));
 	}
 	bad |= json_set(o, "invokes", inv);
+	bad |= json_set(o, "warm", warm_json(emu));
+	bad |= json_set(o, "freezes", freezes_json(emu));
 	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));
 	bad |= json_set(o, "resets", json_object_new_int(emu->ph.resets));
 	if (o != NULL)

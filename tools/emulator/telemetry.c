@@ -279,7 +279,7 @@ install(struct telemetry *tel, const struct agent *a, const struct sub_request *
 	int i;
 
 	sub = tsub_new(emu->base, sr->host, sr->port, sr->path, sr->max_items, sr->max_bytes,
-	    sr->timeout_ms, IO_TIMEOUT_MS + emu->opt.gap_ms);
+	    sr->timeout_ms, IO_TIMEOUT_MS + emu->opt.gap_max_ms);
 	uri = strdup(sr->uri);
 	if (sub == NULL || uri == NULL) {
 		tsub_free(sub);
