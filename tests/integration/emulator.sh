@@ -22,6 +22,7 @@ name=$(basename "$0")
 dir=${FAKE_DIR:?}
 EVENTS='"INVOKE","SHUTDOWN"' ON_SHUTDOWN=exit EXIT=0 TICK=0 POST_INVOKE_SLEEP=0 TELEMETRY=0
 NEVER_REGISTER=0 WAIT_RUNTIME_DONE=0 INIT_ERROR= TEL_TIMEOUT=25 UPLOAD= UPLOAD_WAIT=1
+TEL_SCHEMA=2022-12-13
 if [ -f "$dir/$name.conf" ]; then . "$dir/$name.conf"; fi
 api="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
 now_ms() { date +%s%3N; }
@@ -45,7 +46,7 @@ if [ "$TELEMETRY" = 1 ]; then
 		2>/dev/null &
 	for _ in $(seq 200); do [ -s "$dir/$name.tport" ] && break; sleep 0.05; done
 	curl -sS -m 10 -o "$dir/$name.subbody" -w '%{http_code}' -X PUT \
-		-H "Lambda-Extension-Identifier: $id" -d '{"schemaVersion":"2022-12-13",
+		-H "Lambda-Extension-Identifier: $id" -d '{"schemaVersion":"'"$TEL_SCHEMA"'",
 		"types":["platform"],"buffering":{"timeoutMs":'"$TEL_TIMEOUT"',"maxItems":1000,"maxBytes":262144},
 		"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:'"$(cat "$dir/$name.tport")"'/telemetry"}}' \
 		"http://$AWS_LAMBDA_RUNTIME_API/2022-07-01/telemetry" >"$dir/$name.substatus"
@@ -589,5 +590,56 @@ bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/waited.json" "$T/waitup"
 is "$?" 0 "inflight-check passes an extension that waits for its uploads before next"
 check "...having checked 2 requests and 2 freezes" grep -q 'none of 2 requests was in flight across any of 2 freezes' "$T/waited.check"
 kill "$waitup_PID"; wait "$waitup_PID" 2>/dev/null
+
+# ---- Lambda Managed Instances ----
+# INVOKE is refused: the extension cannot register, exits, and the init fails (Extension.Crash).
+exts "ext-a"
+emu lmi-invoke --managed-instances --function "$FUNCTION" --invokes 1
+status_is 1 lmi-invoke "LMI: an extension registering for INVOKE fails the init: exit 1"
+check "LMI: register for INVOKE answered 403" grep -q '^HTTP/1.1 403' "$FAKE_DIR/ext-a.reghead"
+is "$(cat "$FAKE_DIR/ext-a.regbody")" '{"errorMessage":"INVOKE: ErrorInvalidEventType","errorType":"Extension.InvalidEventType"}' \
+	"LMI: ...with Extension.InvalidEventType and the real message"
+is "$(jval init_status "$T/lmi-invoke.json") $(jval init_error "$T/lmi-invoke.json")" "error Extension.Crash" \
+	"LMI: the extension's exit is an Extension.Crash and the init failed"
+check "LMI: extensions get AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances" grep -qx AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances "$FAKE_DIR/ext-a.env"
+
+# SHUTDOWN only: accepted; concurrent invokes; no freeze; the floor extension adapts by itself.
+exts "ext-s:EVENTS='\"SHUTDOWN\"'\nTELEMETRY=1\nTEL_SCHEMA=2025-01-29" "ext-old:EVENTS='\"SHUTDOWN\"'\nTELEMETRY=1"
+cp "$FLOOR_EXT_BIN" "$T/ext/floor-extension"
+emu lmi --managed-instances --concurrency 3 --function "env > $(printf '%q' "$FAKE_DIR/fn.env"); SAMPLE_WORK_MS=500 $FUNCTION" \
+	--invokes 6 --gap-ms 0
+status_is 0 lmi "LMI: SHUTDOWN-only extensions, 6 invokes, 3 at once: exit 0"
+is "$(extval floor-extension registered "$T/lmi.json") $(extval floor-extension exit_code "$T/lmi.json")" "true 0" \
+	"LMI: the floor extension registered (SHUTDOWN only) and exited 0"
+check "LMI: the function gets AWS_LAMBDA_MAX_CONCURRENCY=3" grep -qx AWS_LAMBDA_MAX_CONCURRENCY=3 "$FAKE_DIR/fn.env"
+mc=$(jval max_concurrent_invokes "$T/lmi.json")
+if ge "$mc" 2; then ok "LMI: invokes ran concurrently (at most $mc at once)"; else not_ok "LMI: invokes ran concurrently"; diag "max_concurrent_invokes=$mc"; fi
+is "$(jvals status "$T/lmi.json" | tr '\n' ' ')" "success success success success success success " "LMI: every invoke succeeded"
+is "$(grep -c '"frozen_at_ms"' "$T/lmi.json")" 0 "LMI: no freeze"
+is "$(events ext-s)" "SHUTDOWN " "LMI: a SHUTDOWN-only extension gets only SHUTDOWN"
+is "$(cat "$FAKE_DIR/ext-old.substatus")" 400 "LMI: a Telemetry subscription with schema 2022-12-13 is refused (400)"
+is "$(cat "$FAKE_DIR/ext-s.substatus")" 200 "LMI: schema 2025-01-29 is accepted"
+tel_all=$(cat "$FAKE_DIR/ext-s.tel"/*.body 2>/dev/null)
+missing=""
+for id in $(jvals request_id "$T/lmi.json"); do
+	printf '%s' "$tel_all" | grep -q "\"type\":\"platform.start\",\"record\":{\"requestId\":\"$id\"" || missing="$missing $id"
+done
+is "$missing" "" "LMI: platform.start delivered for every request"
+check "LMI: no platform.runtimeDone" sh -c '! printf "%s" "$1" | grep -q platform.runtimeDone' sh "$tel_all"
+shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
+left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
+if between "$left" 1400 2000; then ok "LMI: a runtime that exits at SIGTERM: SHUTDOWN comes at once, deadline 2 s after the start ($left ms left)"; else not_ok "LMI: SHUTDOWN deadline with a prompt runtime"; diag "deadline - now = $left"; fi
+
+# A runtime that ignores SIGTERM keeps its 600 ms; the extensions' deadline stays start + 2 s.
+exts "ext-s:EVENTS='\"SHUTDOWN\"'"
+emu lmi-term --managed-instances --function "trap '' TERM; $FUNCTION" --invokes 1
+status_is 0 lmi-term "LMI: a runtime ignoring SIGTERM: exit 0"
+shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
+left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
+if between "$left" 900 1450; then ok "LMI: SHUTDOWN after the runtime's 600 ms, deadline start + 2 s ($left ms left)"; else not_ok "LMI: SHUTDOWN after the runtime's 600 ms"; diag "deadline - now = $left"; fi
+sd=$(jval shutdown_ms "$T/lmi-term.json")
+if between "$sd" 590 $((1900 * SLOW)); then ok "LMI: the runtime was SIGKILLed at 600 ms, then the extension exited ($sd ms)"; else not_ok "LMI: shutdown timing"; diag "shutdown_ms=$sd"; fi
+check "LMI: the summary says the runtime was SIGKILLed" grep -q "runtime: SIGKILLed (did not exit in time)" "$T/lmi-term.out"
+cli_bad "--concurrency needs --managed-instances" "--concurrency needs --managed-instances" --function true --concurrency 2
 
 done_testing

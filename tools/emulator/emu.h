@@ -12,6 +12,7 @@ struct event;
 struct event_base;
 struct evhttp;
 struct evhttp_request;
+struct lmi;
 struct telemetry;
 
 #define EMU_PROG	"pyroscope-lambda-emulator"
@@ -202,6 +203,7 @@ struct invoke_state {
 	struct invoke_rec *recs;		/* owned: opt.invokes entries */
 	int		 n;
 	struct event	*rtdone_timer;		/* delayed platform.runtimeDone */
+	int		 max_concurrent;	/* most invokes running at once (Managed Instances) */
 };
 
 /* The Shutdown phase (shutdown.c). */
@@ -242,6 +244,7 @@ struct emu {
 	struct init_state init;
 	struct invoke_state inv;
 	struct shutdown_state shut;
+	struct lmi	*lmi;			/* Managed Instances' invokes (lmi.c); NULL otherwise */
 };
 
 #endif

@@ -244,14 +244,19 @@ parse_register_body(struct evhttp_request *req, struct json_object **root,
 /* Validates the events for an external (or internal) agent; fills *mask. */
 static int
 check_events(struct evhttp_request *req, struct json_object *events, int internal,
-    unsigned *mask)
+    int managed, unsigned *mask)
 {
 	size_t i, n = events != NULL ? json_object_array_length(events) : 0;
 
 	*mask = 0;
 	for (i = 0; i < n; i++) {
 		const char *ev = json_object_get_string(json_object_array_get_idx(events, i));
-		if (strcmp(ev, "INVOKE") == 0) {
+		if (strcmp(ev, "INVOKE") == 0 && managed) {
+			/* Managed Instances offer SHUTDOWN only (LMI ValidateExternalAgentEvent). */
+			http_reply_error(req, 403, "Extension.InvalidEventType",
+			    "%s: ErrorInvalidEventType", ev);
+			return -1;
+		} else if (strcmp(ev, "INVOKE") == 0) {
 			*mask |= EMU_EV_INVOKE;
 		} else if (strcmp(ev, "SHUTDOWN") == 0 && !internal) {
 			*mask |= EMU_EV_SHUTDOWN;
@@ -328,7 +333,7 @@ ext_handle_register(struct emu *emu, struct evhttp_request *req)
 	if (parse_register_body(req, &root, &events) != 0)
 		goto out;
 	a = find_by_name(emu, name, 1);
-	if (check_events(req, events, a == NULL, &mask) != 0)
+	if (check_events(req, events, a == NULL, emu->opt.managed, &mask) != 0)
 		goto out;
 	if (a != NULL && a->state != AG_STARTED) {
 		http_reply_error(req, 403, E_STATE,

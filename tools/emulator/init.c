@@ -44,7 +44,7 @@ emit_init_report(struct emu *emu, const char *status, const char *error_type)
 	int bad = 0;
 
 	bad |= json_set(m, "durationMs", json_ms(r->t_end - r->t_start));
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "status", json_object_new_string(status));
 	if (error_type != NULL)
@@ -263,7 +263,7 @@ init_begin(struct emu *emu, int in_invoke)
 	emu->init.stage = INIT_EXT;
 	rep_line(emu, "INIT_START Runtime Version: provided:emulator\tRuntime Version ARN: "
 	    "arn:aws:lambda:%s::runtime:emulator", emu->fn.region);
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "runtimeVersion", json_object_new_string("provided:emulator"));
 	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn.fn_name));
@@ -290,7 +290,7 @@ init_on_runtime_next(struct emu *emu)
 	if (emu->init.stage != INIT_RT)
 		return;
 	emu->sb.registration_closed = 1;
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(init_cur(emu))));
 	bad |= json_set(rec, "status", json_object_new_string("success"));
 	tel_emit_checked(emu->tel, "platform.initRuntimeDone", rec, bad);

@@ -339,6 +339,12 @@ invoke_fail(struct emu *emu, const char *status, const char *error_type)
 }
 
 void
+invoke_end(struct emu *emu)
+{
+	end_invoke(emu, 0);
+}
+
+void
 invoke_free(struct emu *emu)
 {
 	int i;

@@ -30,6 +30,8 @@ void	invoke_on_runtime_result(struct emu *emu, int is_error, size_t bytes,
 	    const char *error_type);
 /* The invoke failed (status timeout, failure or error): recorded, END/REPORT. */
 void	invoke_fail(struct emu *emu, const char *status, const char *error_type);
+/* Records the current invoke as it stands: END/REPORT, platform.report (Managed Instances). */
+void	invoke_end(struct emu *emu);
 /* Emits a still-pending platform.runtimeDone now, or cancels it (emit 0). */
 void	invoke_settle_runtime_done(struct emu *emu, int emit);
 

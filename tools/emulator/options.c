@@ -27,7 +27,7 @@ enum {
 	OPT_EXTENSIONS = 256, OPT_FUNCTION, OPT_LISTEN, OPT_PORT_FILE, OPT_INVOKES,
 	OPT_GAP_MS, OPT_TIMEOUT_MS, OPT_INIT_TIMEOUT_MS, OPT_SHUTDOWN_MS,
 	OPT_SHUTDOWN_REASON, OPT_FREEZE, OPT_TELEMETRY, OPT_RTDONE_DELAY, OPT_FAIL_NEXT, OPT_PAYLOAD,
-	OPT_REPORT, OPT_QUIET, OPT_HELP, OPT_VERSION
+	OPT_REPORT, OPT_QUIET, OPT_MANAGED, OPT_CONCURRENCY, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -48,6 +48,8 @@ static const struct option long_options[] = {
 	{ "payload", required_argument, NULL, OPT_PAYLOAD },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "managed-instances", no_argument, NULL, OPT_MANAGED },
+	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -85,6 +87,13 @@ static const char usage_text[] =
 "  --payload JSON            the invoke event (default {})\n"
 "  --report FILE             write a JSON summary to FILE\n"
 "  --quiet                   no platform lines or summary on stdout\n"
+"  --managed-instances       Lambda Managed Instances: INVOKE registrations\n"
+"                            refused (403), Telemetry schema 2025-01-29 only, no\n"
+"                            freeze, no platform.runtimeDone, concurrent invokes,\n"
+"                            shutdown: runtime SIGTERM and 600 ms, then SHUTDOWN\n"
+"                            with the deadline 2 s after the start\n"
+"  --concurrency N           invokes at once with --managed-instances (default 1;\n"
+"                            the function gets AWS_LAMBDA_MAX_CONCURRENCY=N)\n"
 "  --help, --version\n"
 "\n"
 "Exit status: 0 when Lambda would accept the run, 1 otherwise, 2 on usage errors.\n";
@@ -287,6 +296,11 @@ apply_option(int c, const char *arg, struct emu_options *opt)
 	case OPT_QUIET:
 		opt->quiet = 1;
 		return 0;
+	case OPT_MANAGED:
+		opt->managed = 1;
+		return 0;
+	case OPT_CONCURRENCY:
+		return parse_long("concurrency", arg, 1, 64, &opt->concurrency);
 	default:
 		return -1;
 	}
@@ -310,6 +324,7 @@ set_defaults(struct emu_options *opt)
 	opt->runtime_done_delay_ms = 0;
 	opt->fail_next_after = -1;
 	opt->payload = "{}";
+	opt->concurrency = 1;
 }
 
 int
@@ -349,6 +364,10 @@ options_parse(int argc, char **argv, struct emu_options *opt)
 	}
 	if (opt->function_cmd == NULL) {
 		fprintf(stderr, "%s: missing --function CMD (see --help)\n", PROG);
+		return -1;
+	}
+	if (opt->concurrency > 1 && !opt->managed) {
+		fprintf(stderr, "%s: --concurrency needs --managed-instances\n", PROG);
 		return -1;
 	}
 	return 0;

@@ -27,6 +27,8 @@ struct emu_options {
 	const char	*payload;		/* borrowed; valid JSON */
 	const char	*report_file;		/* borrowed; NULL: none */
 	int		 quiet;
+	int		 managed;		/* --managed-instances */
+	long		 concurrency;		/* invokes at once (Managed Instances) */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "init.h"
 #include "invoke.h"
+#include "lmi.h"
 #include "phase.h"
 #include "proc.h"
 #include "report.h"
@@ -82,7 +83,8 @@ note_freeze(struct emu *emu, int on)
 static void
 freeze(struct emu *emu, int on)
 {
-	if (on && emu->opt.freeze == FREEZE_NONE)
+	/* Managed Instances never freeze. */
+	if (on && (emu->opt.freeze == FREEZE_NONE || emu->opt.managed))
 		return;
 	tel_pause(emu->tel, on);
 	if (emu->sb.frozen == on)
@@ -109,6 +111,7 @@ abort_polls(struct emu *emu)
 			http_reply_abort(emu->sb.agents[i]->next_req);
 		emu->sb.agents[i]->next_req = NULL;
 	}
+	lmi_abort_polls(emu);
 }
 
 /* ---- transitions ---- */
@@ -178,7 +181,11 @@ void
 phase_init_done(struct emu *emu)
 {
 	emu->ph.warm = 0;
-	if (init_cur(emu)->in_invoke) {
+	if (emu->opt.managed) {
+		/* Managed Instances: the invokes run concurrently, each slot on its own. */
+		emu->ph.phase = PH_INVOKE;
+		lmi_begin(emu);
+	} else if (init_cur(emu)->in_invoke) {
 		/* The re-init ran inside this invoke: release it now. */
 		emu->ph.phase = PH_INVOKE;
 		invoke_release(emu);
@@ -215,6 +222,22 @@ phase_invoke_done(struct emu *emu)
 }
 
 void
+phase_invokes_done(struct emu *emu)
+{
+	if (emu->ph.phase == PH_INVOKE)
+		enter_shutdown(emu, emu->opt.shutdown_reason);
+}
+
+void
+phase_lmi_failed(struct emu *emu, const char *reason)
+{
+	if (emu->ph.phase != PH_INVOKE)
+		return;
+	lmi_fail_all(emu, "failure", "Sandbox.Failure");
+	reset(emu, reason);
+}
+
+void
 phase_shutdown_done(struct emu *emu)
 {
 	if (emu->ph.phase == PH_DONE)
@@ -223,8 +246,9 @@ phase_shutdown_done(struct emu *emu)
 	/* Long polls that will never get an event are answered while the loop still runs. */
 	abort_polls(emu);
 	invoke_settle_runtime_done(emu, 0);
+	/* Managed Instances: no re-init in this emulator; the run ends. */
 	if (emu->ph.resetting && !emu->ph.interrupted && emu->inv.n < emu->opt.invokes &&
-	    reset_renew(emu) == 0) {
+	    !emu->opt.managed && reset_renew(emu) == 0) {
 		/* The next invoke comes as usual, and runs init first. */
 		emu->ph.resetting = 0;
 		emu->ph.need_init = 1;
@@ -282,7 +306,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		init_on_timer(emu);
 		break;
 	case PH_INVOKE:
-		fail_invoke(emu, "timeout", "Sandbox.Timedout", "timeout");
+		if (!emu->opt.managed)
+			fail_invoke(emu, "timeout", "Sandbox.Timedout", "timeout");
 		break;
 	case PH_GAP:
 		next_invoke(emu);
@@ -302,7 +327,8 @@ int
 phase_start(struct emu *emu)
 {
 	emu->ph.timer = evtimer_new(emu->base, on_timer, emu);
-	if (emu->ph.timer == NULL || invoke_setup(emu) != 0) {
+	if (emu->ph.timer == NULL || invoke_setup(emu) != 0 ||
+	    (emu->opt.managed && lmi_setup(emu) != 0)) {
 		emu_warnx("out of memory");
 		return -1;
 	}
@@ -412,7 +438,10 @@ phase_on_child_exit(struct emu *emu, struct agent *a)
 		return;
 	}
 	emu_warnx("%s: resetting the sandbox", msg);
-	if (emu->ph.phase == PH_INVOKE)
+	if (emu->ph.phase == PH_INVOKE && emu->opt.managed) {
+		lmi_fail_all(emu, a != NULL ? "failure" : "error", type);
+		reset(emu, "failure");
+	} else if (emu->ph.phase == PH_INVOKE)
 		fail_invoke(emu, a != NULL ? "failure" : "error", type, "failure");
 	else
 		reset(emu, "failure");
@@ -445,6 +474,7 @@ phase_free(struct emu *emu)
 {
 	abort_polls(emu);
 	reset_free_agents(emu);
+	lmi_free(emu);
 	invoke_free(emu);
 	init_free(emu);
 	free(emu->ph.freezes);

@@ -44,6 +44,10 @@ void	phase_init_done(struct emu *emu);
 void	phase_init_failed(struct emu *emu, const char *type, const char *status);
 /* The invoke ended: the runtime and every INVOKE subscriber called next. */
 void	phase_invoke_done(struct emu *emu);
+/* Managed Instances: every invoke ended; the Shutdown phase follows. */
+void	phase_invokes_done(struct emu *emu);
+/* Managed Instances: an invoke failed (reason timeout or failure): the others fail, a reset. */
+void	phase_lmi_failed(struct emu *emu, const char *reason);
 /* The Shutdown phase is over: every process reaped, or given up on. */
 void	phase_shutdown_done(struct emu *emu);
 

@@ -185,8 +185,15 @@ build_env(const struct emu *emu, int for_function, char ***out)
 	    env_set(&e, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST") != 0 ||
 	    env_set(&e, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem) != 0 ||
 	    env_set(&e, "AWS_REGION", emu->fn.region) != 0 ||
-	    env_set(&e, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != 0)
+	    env_set(&e, "AWS_LAMBDA_INITIALIZATION_TYPE", emu->opt.managed ?
+	    "lambda-managed-instances" : "on-demand") != 0)
 		goto fail;
+	if (for_function && emu->opt.managed) {
+		n = snprintf(mem, sizeof(mem), "%ld", emu->opt.concurrency);
+		if (n < 0 || (size_t)n >= sizeof(mem) ||
+		    env_set(&e, "AWS_LAMBDA_MAX_CONCURRENCY", mem) != 0)
+			goto fail;
+	}
 	if (for_function && env_set(&e, "_HANDLER", emu->fn.handler) != 0)
 		goto fail;
 	*out = e.v;

@@ -331,6 +331,9 @@ rep_summary(const struct emu *emu)
 	for (i = 0; i < emu->inv.n; i++)
 		summary_invoke(emu, i);
 	summary_warm(emu);
+	if (emu->opt.managed)
+		rep_line(emu, "  concurrency:   at most %d invokes at once (of %ld allowed)",
+		    emu->inv.max_concurrent, emu->opt.concurrency);
 	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
 	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
 	    emu->shut.reason ? emu->shut.reason : "none");
@@ -571,6 +574,9 @@ build_report(const struct emu *emu)
 		    string_or_null(first != NULL ? first->error_msg : NULL, &bad));
 	}
 	bad |= json_set(o, "invokes", inv);
+	bad |= json_set(o, "managed_instances", json_object_new_boolean(emu->opt.managed));
+	bad |= json_set(o, "max_concurrent_invokes", json_object_new_int(emu->opt.managed ?
+	    emu->inv.max_concurrent : emu->inv.n > 0));
 	bad |= json_set(o, "warm", warm_json(emu));
 	bad |= json_set(o, "freezes", freezes_json(emu));
 	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));

@@ -11,6 +11,7 @@
 
 #include "emu.h"
 #include "httpd.h"
+#include "lmi.h"
 #include "phase.h"
 #include "rtapi.h"
 #include "util.h"
@@ -42,9 +43,28 @@ refuse(struct emu *emu, struct evhttp_request *req, const char *target)
 	    rt_state_name(emu->sb.rt.state), target, NOT_ALLOWED);
 }
 
+/* Managed Instances: every worker of the runtime may wait in next at once. */
+static void
+lmi_next(struct emu *emu, struct evhttp_request *req)
+{
+	if (emu->sb.rt.state == RT_NONE || emu->sb.rt.state == RT_INIT_ERROR) {
+		refuse(emu, req, "Ready");
+		return;
+	}
+	lmi_on_runtime_next(emu, req);
+	if (emu->sb.rt.state == RT_STARTED) {
+		emu->sb.rt.state = RT_READY;
+		phase_on_runtime_next(emu);
+	}
+}
+
 void
 rt_handle_next(struct emu *emu, struct evhttp_request *req)
 {
+	if (emu->opt.managed) {
+		lmi_next(emu, req);
+		return;
+	}
 	if (emu->sb.rt.state != RT_STARTED && emu->sb.rt.state != RT_RESPONDED) {
 		refuse(emu, req, "Ready");
 		return;
@@ -71,6 +91,26 @@ rt_handle_result(struct emu *emu, struct evhttp_request *req, const char *id, in
 	size_t len = 0;
 	char *body;
 
+	if (emu->opt.managed) {
+		if (!lmi_known(emu, id)) {
+			http_reply_error(req, 400, "InvalidRequestID", "Invalid request ID");
+			return;
+		}
+		body = keep_response(req, &len);
+		if (body == NULL) {
+			http_reply_abort(req);
+			return;
+		}
+		if (is_error) {
+			type = http_header(req, H_ERROR_TYPE);
+			if (type == NULL || type[0] == '\0')
+				type = "Runtime.Unknown";
+		}
+		/* The invoke is recorded before the answer goes: type lives in req until then. */
+		lmi_on_result(emu, id, is_error, len, type, body);
+		http_reply_accepted(req);
+		return;
+	}
 	/* The RIE checks the request id first (AwsRequestIDValidator), then the state. */
 	if (emu->ph.phase != PH_INVOKE || strcmp(id, emu->inv.cur.id) != 0) {
 		http_reply_error(req, 400, "InvalidRequestID", "Invalid request ID");

@@ -21,6 +21,7 @@
 /* lambda-api.md A.6: the runtime's share, and the window with internal extensions only. */
 #define RUNTIME_SHARE_MS	300L	/* AWS reserves up to 300 ms for the runtime... */
 #define INTERNAL_SHARE_MS	500L	/* ...500 ms with a registered internal extension */
+#define LMI_RUNTIME_MS		600L	/* Managed Instances: SIGTERM, then up to 600 ms */
 #define REAP_WAIT_MS		2000.0	/* after SIGKILL at the deadline (maxProcessExitWait) */
 #define INTERRUPT_WAIT_MS	1000.0
 
@@ -66,6 +67,8 @@ runtime_share_ms(const struct emu *emu)
 {
 	long share = any_registered(emu, 1) ? INTERNAL_SHARE_MS : RUNTIME_SHARE_MS;
 
+	if (emu->opt.managed && any_registered(emu, 0))
+		return min_long(emu->opt.shutdown_ms, LMI_RUNTIME_MS);
 	if (!any_registered(emu, 0))
 		return window_ms(emu);
 	return min_long(emu->opt.shutdown_ms / 2, share);
@@ -169,9 +172,11 @@ shutdown_on_child_exit(struct emu *emu, struct agent *a)
 		/*
 		 * The runtime's share is reserved even when it exits early, so
 		 * extensions see the deadline AWS advertises (about 1.7 s of 2 s).
-		 * Without external extensions nobody is left to wait for.
+		 * Without external extensions nobody is left to wait for. Managed
+		 * Instances go on as soon as the runtime is gone (the deadline is
+		 * 2 s after the start either way).
 		 */
-		if (a == NULL && !any_registered(emu, 0))
+		if (a == NULL && (!any_registered(emu, 0) || emu->opt.managed))
 			stage_extensions(emu);
 		break;
 	case SHUT_EXT:
