@@ -642,4 +642,33 @@ if between "$sd" 590 $((1900 * SLOW)); then ok "LMI: the runtime was SIGKILLed a
 check "LMI: the summary says the runtime was SIGKILLed" grep -q "runtime: SIGKILLed (did not exit in time)" "$T/lmi-term.out"
 cli_bad "--concurrency needs --managed-instances" "--concurrency needs --managed-instances" --function true --concurrency 2
 
+# ---- the sink over TLS: handshakes, resumed sessions (tickets) and bytes per connection ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/sink.key" \
+	-out "$T/sink.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
+start_sink tlsstats --tls-cert "$T/sink.crt" --tls-key "$T/sink.key" --stats-file "$T/tlsstats.stats"
+# tls_post VERSION-FLAG: two connections, the second resuming the first's session (ticket).
+tls_post() {
+	local i
+	rm -f "$T/sess"
+	for i in 1 2; do
+		printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx' |
+			timeout $((10 * SLOW)) openssl s_client -quiet "$1" -connect "127.0.0.1:$SINK_PORT" \
+			$([ -s "$T/sess" ] && echo -sess_in "$T/sess") -sess_out "$T/sess" >/dev/null 2>&1
+	done
+}
+tls_post -tls1_3
+tls_post -tls1_2
+wait_until 10 test "$(grep -c 'closed:' "$T/tlsstats.out")" -ge 4
+kill "$tlsstats_PID"; wait "$tlsstats_PID" 2>/dev/null
+is "$(sed -n 's/^sink: conn [0-9]* closed: requests=1 tls=\(TLSv1\.[23]\) handshake=\([a-z]*\) .*/\1 \2/p' "$T/tlsstats.out" | tr '\n' ' ')" \
+	"TLSv1.3 full TLSv1.3 resumed TLSv1.2 full TLSv1.2 resumed " "TLS: the sink issues tickets; resumed handshakes are told apart, TLS 1.3 and 1.2"
+check "TLS: the stats file counts 4 handshakes, 2 resumed, and bytes" grep -Eq '^\{"connections":4,"requests":4,"tls_handshakes":4,"tls_full":2,"tls_resumed":2,"tls_failed":0,"tls12":2,"tls13":2,"bytes_read":[1-9][0-9]*,"bytes_written":[1-9][0-9]*' "$T/tlsstats.stats"
+full=$(sed -n 's/.*tls=TLSv1.3 handshake=full bytes_read=[0-9]* bytes_written=\([0-9]*\)$/\1/p' "$T/tlsstats.out")
+resumed=$(sed -n 's/.*tls=TLSv1.3 handshake=resumed bytes_read=[0-9]* bytes_written=\([0-9]*\)$/\1/p' "$T/tlsstats.out")
+if [ -n "$full" ] && [ -n "$resumed" ] && [ "$resumed" -lt "$full" ]; then
+	ok "TLS 1.3: a resumed connection costs the server fewer bytes ($resumed) than a full one ($full)"
+else
+	not_ok "TLS 1.3: resumed vs full bytes"; diag "full $full, resumed $resumed"
+fi
+
 done_testing
