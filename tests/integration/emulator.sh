@@ -1,10 +1,13 @@
 #!/bin/bash
 # emulator.sh -- pyroscope-lambda-emulator on its own: the Extensions, Runtime and Telemetry
 # APIs as the RIE answers them, event order, freeze, telemetry delivery, timeouts and the
-# shutdown deadline, driven by fake bash+curl extensions generated in the scratch dir.
+# shutdown deadline, Lambda Managed Instances, the measures (init times, post-response,
+# freezes), and the sink as a measuring remote (round trips, timings, TLS resumption), driven
+# by fake bash+curl extensions generated in the scratch dir and the floor extension.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
+FLOOR_EXT_BIN=${FLOOR_EXT_BIN:-$TOP_SRCDIR/tools/emulator/floor-extension}
 FAKE_DIR=$T/fake
 export FAKE_DIR SINK_BIN
 FUNCTION="SAMPLE_UPLOADS=0 exec bash $(printf '%q' "$TOP_SRCDIR/tools/lambda-sample-function.sh")"
