@@ -631,7 +631,7 @@ is "$missing" "" "LMI: platform.start delivered for every request"
 check "LMI: no platform.runtimeDone" sh -c '! printf "%s" "$1" | grep -q platform.runtimeDone' sh "$tel_all"
 shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
 left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
-if between "$left" 1400 2000; then ok "LMI: a runtime that exits at SIGTERM: SHUTDOWN comes at once, deadline 2 s after the start ($left ms left)"; else not_ok "LMI: SHUTDOWN deadline with a prompt runtime"; diag "deadline - now = $left"; fi
+if between "$left" 1000 2000; then ok "LMI: a runtime that exits at SIGTERM: SHUTDOWN comes at once, deadline 2 s after the start ($left ms left)"; else not_ok "LMI: SHUTDOWN deadline with a prompt runtime"; diag "deadline - now = $left"; fi
 
 # A runtime that ignores SIGTERM keeps its 600 ms; the extensions' deadline stays start + 2 s.
 exts "ext-s:EVENTS='\"SHUTDOWN\"'"
@@ -639,7 +639,7 @@ emu lmi-term --managed-instances --function "trap '' TERM; $FUNCTION" --invokes 
 status_is 0 lmi-term "LMI: a runtime ignoring SIGTERM: exit 0"
 shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
 left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
-if between "$left" 900 1450; then ok "LMI: SHUTDOWN after the runtime's 600 ms, deadline start + 2 s ($left ms left)"; else not_ok "LMI: SHUTDOWN after the runtime's 600 ms"; diag "deadline - now = $left"; fi
+if between "$left" 500 1450; then ok "LMI: SHUTDOWN after the runtime's 600 ms, deadline start + 2 s ($left ms left)"; else not_ok "LMI: SHUTDOWN after the runtime's 600 ms"; diag "deadline - now = $left"; fi
 sd=$(jval shutdown_ms "$T/lmi-term.json")
 if between "$sd" 590 $((1900 * SLOW)); then ok "LMI: the runtime was SIGKILLed at 600 ms, then the extension exited ($sd ms)"; else not_ok "LMI: shutdown timing"; diag "shutdown_ms=$sd"; fi
 check "LMI: the summary says the runtime was SIGKILLed" grep -q "runtime: SIGKILLed (did not exit in time)" "$T/lmi-term.out"
