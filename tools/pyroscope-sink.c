@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 
 #include "request.h"
+#include "emulator/sinkconn.h"
 
 #define SINK_MAX_HEADERS (1024L * 1024L)
 #define SINK_FIELD_MAX 512
@@ -51,6 +52,8 @@ struct options {
 	long reset;       /* the first N requests get a TCP reset instead of an answer */
 	long retry_after; /* -1: no Retry-After header */
 	long delay_ms;
+	long rtt_ms;      /* a remote this far away: added per round trip, set-up included */
+	const char *stats_file;
 	long max_body;
 	int close_conn;
 	int quiet;
@@ -71,11 +74,23 @@ struct pending {
 	struct answer ans;
 };
 
+/* A request waiting for its answer to be sent, for DIR/req-NNN.time. */
+struct timing {
+	TAILQ_ENTRY(timing) link;
+	struct sink *sink;
+	unsigned long n;
+	unsigned long conn;	/* 0: unknown */
+	double first_byte;	/* epoch ms; 0: unknown */
+	double received;
+};
+
 struct sink {
 	struct options opt;
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *ssl_ctx;
+	struct sink_conns *conns;
+	TAILQ_HEAD(timing_list, timing) timings;
 	struct event *sigint;
 	struct event *sigterm;
 	unsigned long count;
@@ -84,7 +99,7 @@ struct sink {
 
 enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DIR, OPT_STATUS, OPT_FAIL, OPT_FAIL_STATUS,
 	OPT_RETRY_AFTER, OPT_DELAY_MS, OPT_CLOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY,
-	OPT_QUIET, OPT_RESET, OPT_HELP };
+	OPT_QUIET, OPT_RESET, OPT_RTT_MS, OPT_STATS_FILE, OPT_HELP };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -101,6 +116,8 @@ static const struct option long_options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "reset", required_argument, NULL, OPT_RESET },
+	{ "rtt-ms", required_argument, NULL, OPT_RTT_MS },
+	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -110,12 +127,20 @@ static const char usage_text[] =
 	"  --listen HOST:PORT   listen address (default 127.0.0.1:4041; [::1]:PORT for IPv6;\n"
 	"                       port 0 picks a free port)\n"
 	"  --port-file FILE     write the bound port number to FILE\n"
-	"  --dir DIR            store each request as DIR/req-NNN.head and DIR/req-NNN.body\n"
+	"  --dir DIR            store each request as DIR/req-NNN.head and DIR/req-NNN.body;\n"
+	"                       DIR/req-NNN.time once answered: first_byte_ms, received_ms,\n"
+	"                       answered_ms (epoch ms) and conn\n"
 	"  --status CODE        status of every answer (default 200)\n"
 	"  --fail N             answer the first N requests with --fail-status (default 0)\n"
 	"  --fail-status CODE   status of injected failures (default 503)\n"
 	"  --retry-after SECS   add Retry-After: SECS to failure answers\n"
 	"  --delay-ms MS        wait MS milliseconds before each answer\n"
+	"  --rtt-ms MS          a remote MS ms away: each answer waits one round trip, the\n"
+	"                       first on a connection also its set-up (TCP 1, TLS 1.3 or\n"
+	"                       resumed 1, full TLS 1.2 2 round trips)\n"
+	"  --stats-file FILE    JSON totals (connections, requests, TLS handshakes full and\n"
+	"                       resumed, versions, bytes on the wire), rewritten as\n"
+	"                       connections close; a line per closed connection on stdout\n"
 	"  --close              close the connection after each answer\n"
 	"  --reset N            the first N requests get a TCP reset instead of an answer\n"
 	"  --tls-cert FILE      PEM certificate chain; serve HTTPS (needs --tls-key)\n"
@@ -192,6 +217,8 @@ static int apply_option(int c, const char *arg, struct options *opt)
 	case OPT_RESET: return parse_num("reset", arg, 0, LONG_MAX, &opt->reset);
 	case OPT_RETRY_AFTER: return parse_num("retry-after", arg, 0, INT_MAX, &opt->retry_after);
 	case OPT_DELAY_MS: return parse_num("delay-ms", arg, 0, 3600000L, &opt->delay_ms);
+	case OPT_RTT_MS: return parse_num("rtt-ms", arg, 0, 60000L, &opt->rtt_ms);
+	case OPT_STATS_FILE: opt->stats_file = arg; return 0;
 	case OPT_CLOSE: opt->close_conn = 1; return 0;
 	case OPT_TLS_CERT: opt->tls_cert = arg; return 0;
 	case OPT_TLS_KEY: opt->tls_key = arg; return 0;
@@ -468,13 +495,14 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
 	free(p);
 }
 
-static void answer_later(struct sink *s, struct evhttp_request *req, const struct answer *ans)
+static void answer_later(struct sink *s, struct evhttp_request *req, const struct answer *ans,
+    long delay_ms)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	struct timeval tv;
 
-	tv.tv_sec = s->opt.delay_ms / 1000;
-	tv.tv_usec = (s->opt.delay_ms % 1000) * 1000;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
 	if (p != NULL)
 		p->timer = evtimer_new(s->base, on_delay, p);
 	if (p == NULL || p->timer == NULL || evtimer_add(p->timer, &tv) != 0) {
@@ -506,6 +534,53 @@ static void reset_connection(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_free(evcon);	/* frees the unanswered request too; RST on close */
 }
 
+/* DIR/req-NNN.time, once the answer is written out. */
+static void on_answered(struct evhttp_request *req, void *arg)
+{
+	struct timing *t = arg;
+	struct evbuffer *buf = evbuffer_new();
+
+	(void)req;
+	TAILQ_REMOVE(&t->sink->timings, t, link);
+	if (buf == NULL || evbuffer_add_printf(buf, "first_byte_ms %.3f\nreceived_ms %.3f\n"
+	    "answered_ms %.3f\nconn %lu\n", t->first_byte, t->received, sconn_now_ms(),
+	    t->conn) < 0)
+		errf("out of memory, no time file for request %lu", t->n);
+	else
+		(void)store_file(t->sink->opt.dir, t->n, "time", buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+	free(t);
+}
+
+/* Starts timing req (numbered n) for its .time file; the answer's delay for --rtt-ms. */
+static long time_request(struct sink *s, struct evhttp_request *req, unsigned long n)
+{
+	struct sink_conn *c = s->conns != NULL ? sconns_of_request(s->conns, req) : NULL;
+	struct timing *t;
+	long delay = s->opt.delay_ms;
+
+	if (c != NULL && s->opt.rtt_ms > 0)
+		delay += s->opt.rtt_ms * (1 + sconn_setup_round_trips(c));
+	else if (s->opt.rtt_ms > 0)
+		delay += s->opt.rtt_ms;
+	if (s->opt.dir == NULL)
+		return delay;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		errf("out of memory, no time file for request %lu", n);
+		return delay;
+	}
+	t->sink = s;
+	t->n = n;
+	t->conn = c != NULL ? sconn_id(c) : 0;
+	t->first_byte = c != NULL ? sconn_take_first_byte(c) : 0;
+	t->received = sconn_now_ms();
+	TAILQ_INSERT_TAIL(&s->timings, t, link);
+	evhttp_request_set_on_complete_cb(req, on_answered, t);
+	return delay;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct sink *s = arg;
@@ -515,6 +590,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	char path[1024];
 	size_t len;
 	struct answer ans;
+	long delay = time_request(s, req, n);
 
 	request_path(req, path, sizeof(path));
 	len = strlen(path);
@@ -539,30 +615,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 			send_answer(s, req, &ans);
 		return;
 	}
-	if (s->opt.delay_ms > 0)
-		answer_later(s, req, &ans);
+	if (delay > 0)
+		answer_later(s, req, &ans, delay);
 	else
 		send_answer(s, req, &ans);
-}
-
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
-{
-	SSL *ssl = SSL_new(arg);
-	struct bufferevent *bev;
-
-	if (ssl == NULL) {
-		errf("SSL_new failed");
-		return NULL;
-	}
-	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl, even when creation fails. */
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		errf("cannot create a TLS bufferevent");
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
 }
 
 static int tls_error(const char *what, const char *file)
@@ -586,7 +642,6 @@ static int setup_tls(struct sink *s)
 		return tls_error("cannot load private key", s->opt.tls_key);
 	if (SSL_CTX_check_private_key(s->ssl_ctx) != 1)
 		return tls_error("private key does not match", s->opt.tls_cert);
-	evhttp_set_bevcb(s->http, make_tls_bev, s->ssl_ctx);
 	return 0;
 }
 
@@ -701,6 +756,11 @@ static int sink_start(struct sink *s)
 	evhttp_set_gencb(s->http, on_request, s);
 	if (s->opt.tls_cert != NULL && setup_tls(s) != 0)
 		return -1;
+	/* Every connection through the observer: first bytes, wire bytes, handshakes. */
+	s->conns = sconns_new(s->ssl_ctx, s->opt.stats_file, s->opt.quiet);
+	if (s->conns == NULL)
+		return errf("out of memory");
+	evhttp_set_bevcb(s->http, sconns_make_bev, s->conns);
 	return bind_listener(s);
 }
 
@@ -719,6 +779,13 @@ static void sink_free(struct sink *s)
 	}
 	if (s->http != NULL)
 		evhttp_free(s->http);
+	/* Answers never written (the client left): their timing records. */
+	while (!TAILQ_EMPTY(&s->timings)) {
+		struct timing *t = TAILQ_FIRST(&s->timings);
+		TAILQ_REMOVE(&s->timings, t, link);
+		free(t);
+	}
+	sconns_free(s->conns);
 	if (s->ssl_ctx != NULL)
 		SSL_CTX_free(s->ssl_ctx);
 	if (s->sigint != NULL)
@@ -737,6 +804,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	TAILQ_INIT(&s.pending);
+	TAILQ_INIT(&s.timings);
 	rc = parse_args(argc, argv, &s.opt);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;

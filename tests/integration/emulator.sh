@@ -1,10 +1,13 @@
 #!/bin/bash
 # emulator.sh -- pyroscope-lambda-emulator on its own: the Extensions, Runtime and Telemetry
 # APIs as the RIE answers them, event order, freeze, telemetry delivery, timeouts and the
-# shutdown deadline, driven by fake bash+curl extensions generated in the scratch dir.
+# shutdown deadline, Lambda Managed Instances, the measures (init times, post-response,
+# freezes), and the sink as a measuring remote (round trips, timings, TLS resumption), driven
+# by fake bash+curl extensions generated in the scratch dir and the floor extension.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
+FLOOR_EXT_BIN=${FLOOR_EXT_BIN:-$TOP_SRCDIR/tools/emulator/floor-extension}
 FAKE_DIR=$T/fake
 export FAKE_DIR SINK_BIN
 FUNCTION="SAMPLE_UPLOADS=0 exec bash $(printf '%q' "$TOP_SRCDIR/tools/lambda-sample-function.sh")"
@@ -21,7 +24,8 @@ set -u
 name=$(basename "$0")
 dir=${FAKE_DIR:?}
 EVENTS='"INVOKE","SHUTDOWN"' ON_SHUTDOWN=exit EXIT=0 TICK=0 POST_INVOKE_SLEEP=0 TELEMETRY=0
-NEVER_REGISTER=0 WAIT_RUNTIME_DONE=0 INIT_ERROR=
+NEVER_REGISTER=0 WAIT_RUNTIME_DONE=0 INIT_ERROR= TEL_TIMEOUT=25 UPLOAD= UPLOAD_WAIT=1
+TEL_SCHEMA=2022-12-13
 if [ -f "$dir/$name.conf" ]; then . "$dir/$name.conf"; fi
 api="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
 now_ms() { date +%s%3N; }
@@ -45,8 +49,8 @@ if [ "$TELEMETRY" = 1 ]; then
 		2>/dev/null &
 	for _ in $(seq 200); do [ -s "$dir/$name.tport" ] && break; sleep 0.05; done
 	curl -sS -m 10 -o "$dir/$name.subbody" -w '%{http_code}' -X PUT \
-		-H "Lambda-Extension-Identifier: $id" -d '{"schemaVersion":"2022-12-13",
-		"types":["platform"],"buffering":{"timeoutMs":25,"maxItems":1000,"maxBytes":262144},
+		-H "Lambda-Extension-Identifier: $id" -d '{"schemaVersion":"'"$TEL_SCHEMA"'",
+		"types":["platform"],"buffering":{"timeoutMs":'"$TEL_TIMEOUT"',"maxItems":1000,"maxBytes":262144},
 		"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:'"$(cat "$dir/$name.tport")"'/telemetry"}}' \
 		"http://$AWS_LAMBDA_RUNTIME_API/2022-07-01/telemetry" >"$dir/$name.substatus"
 fi
@@ -60,6 +64,11 @@ while :; do
 		fi
 		exit "$EXIT" ;;
 	esac
+	# UPLOAD: a file with a sink's port; one POST per INVOKE, waited for unless UPLOAD_WAIT=0.
+	if [ -n "$UPLOAD" ]; then
+		curl -sS -m 10 -o /dev/null -d x "http://127.0.0.1:$(cat "$UPLOAD")/ingest?name=fake" &
+		if [ "$UPLOAD_WAIT" = 1 ]; then wait $!; fi
+	fi
 	if [ "$WAIT_RUNTIME_DONE" = 1 ]; then
 		rid=$(printf '%s' "$ev" | sed -n 's/.*"requestId":"\([^"]*\)".*/\1/p')
 		for _ in $(seq 150); do
@@ -491,5 +500,178 @@ is "$(jval interrupted "$T/sig.json")" true "SIGTERM: the report says interrupte
 n1=$(wc -l <"$FAKE_DIR/ext-tick.ticks"); sleep 0.3; n2=$(wc -l <"$FAKE_DIR/ext-tick.ticks")
 is "$n2" "$n1" "SIGTERM: the extensions' process groups are gone"
 show_vg sig
+
+# ---- telemetry batching: a batch goes out timeoutMs after its first record, not sooner ----
+# epoch_ms ISO: wall-clock ms of a record's "time".
+epoch_ms() { date -u -d "$1" +%s%3N; }
+exts "ext-tel:TELEMETRY=1\nWAIT_RUNTIME_DONE=1\nTEL_TIMEOUT=200"
+emu batch --function "$FUNCTION" --invokes 3 --gap-ms 100
+status_is 0 batch "a run with timeoutMs 200 exits 0"
+early="" late="" nrd=0
+for body in "$FAKE_DIR/ext-tel.tel"/req-*.body; do
+	tf=${body%.body}.time
+	recv=$(sed -n 's/^received_ms \([0-9]*\).*/\1/p' "$tf")
+	first=$(epoch_ms "$(sed -n 's/^\[{"time":"\([^"]*\)".*/\1/p' "$body")")
+	# The first record's own time is cut to the ms: a batch is early below 199 ms.
+	[ $((recv - first)) -ge 199 ] || early="$early $((recv - first))"
+	for t in $(grep -o '"time":"[^"]*","type":"platform.runtimeDone"' "$body" | sed 's/"time":"\([^"]*\)".*/\1/'); do
+		nrd=$((nrd + 1))
+		d=$((recv - $(epoch_ms "$t")))
+		[ "$d" -le $((200 + 400 * SLOW)) ] || late="$late $d"
+	done
+done
+is "$early" "" "no batch was POSTed before timeoutMs (200 ms) after its first record"
+is "$nrd $late" "3 " "each runtimeDone reached the subscriber within timeoutMs (plus delivery) of its emission"
+
+# ---- measures: init times per extension, post-response, warm statistics, freezes, random gaps ----
+exts "ext-a" "ext-post:POST_INVOKE_SLEEP=0.2"
+cp "$FLOOR_EXT_BIN" "$T/ext/floor-extension"
+emu measure --function "SAMPLE_WORK_MS=30 $FUNCTION" --invokes 5 --gap-ms 100-300
+status_is 0 measure "a run with --gap-ms 100-300 exits 0"
+reg=$(extval floor-extension exec_to_register_ms "$T/measure.json")
+nxt=$(extval floor-extension exec_to_first_next_ms "$T/measure.json")
+if ge "$reg" 0.01 && ge "$nxt" "$reg" && all_lt $((5000 * SLOW)) "$nxt"; then
+	ok "report: the floor extension's exec -> register ($reg ms) <= exec -> first next ($nxt ms)"
+else
+	not_ok "report: exec -> register and exec -> first next"; diag "register $reg, first next $nxt"
+fi
+check "summary: an init line per extension with both times" sh -c '[ "$(grep -c "^  extension init [a-z-]* (environment 1): exec -> register [0-9.]* ms, exec -> first next [0-9.]* ms$" "$1")" -eq 3 ]' sh "$T/measure.out"
+# ext-post calls next 200 ms after its INVOKE: release -> response -> its next is >= 200 ms,
+# and the runtime's next comes after its response.
+posts=$(jvals post_response_ms "$T/measure.json" | tr '\n' ' ')
+sums=$(paste -d' ' <(jvals runtime_ms "$T/measure.json") <(jvals post_response_ms "$T/measure.json") \
+	<(jvals post_runtime_ms "$T/measure.json") | awk '{ printf "%d ", ($1 + $2 >= 195 && $2 >= $3) }')
+if [ "$(echo $posts | wc -w)" -eq 5 ] && [ "$sums" = "1 1 1 1 1 " ]; then
+	ok "post-response: the runtime's response -> the last extension's next, per invoke ($posts)"
+else
+	not_ok "post-response per invoke"; diag "post_response_ms: $posts"; diag "checks: $sums"
+fi
+check "the extension's own next time is reported per invoke" sh -c '[ "$(grep -c "\"ext-post\": [0-9.]*" "$1")" -eq 5 ]' sh "$T/measure.json"
+is "$(jvals cold "$T/measure.json" | tr '\n' ' ')" "true false false false false " "only the first invoke is cold"
+is "$(jval warm_invokes "$T/measure.json")" 4 "warm statistics over the 4 warm invokes"
+check "summary: p50, mean and p99 of warm post-runtime and post-response" sh -c 'grep -Eq "^  post-runtime \(warm\) +p50 [0-9.]+ ms, mean [0-9.]+ ms, p99 [0-9.]+ ms \(4 invokes\)$" "$1" && grep -Eq "^  post-response \(warm\) +p50 [0-9.]+ ms, mean [0-9.]+ ms, p99 [0-9.]+ ms \(4 invokes\)$" "$1"' sh "$T/measure.out"
+frozen=$(jvals frozen_at_ms "$T/measure.json" | tr '\n' ' ')
+thawed=$(jvals thawed_at_ms "$T/measure.json" | tr '\n' ' ')
+gaps=$(awk -v f="$frozen" -v t="$thawed" 'BEGIN { n = split(f, a, " "); split(t, b, " "); for (i = 1; i <= n; i++) printf "%d ", b[i] - a[i] }')
+if [ "$(echo $gaps | wc -w)" -eq 5 ] && all_ge 95 $gaps && all_lt $((300 + 700 * SLOW)) $gaps; then
+	ok "5 freezes in the report, each thawed 100-300 ms later ($gaps)"
+else
+	not_ok "freezes in the report"; diag "frozen $frozen"; diag "thawed $thawed"
+fi
+
+# ---- the sink: request timings, a remote far away, connection statistics ----
+start_sink far --rtt-ms 150 --stats-file "$T/far.stats"
+times=$(curl -sS -m 10 -o /dev/null -o /dev/null -w '%{time_total} ' -d a "http://127.0.0.1:$SINK_PORT/ingest" \
+	-d b "http://127.0.0.1:$SINK_PORT/ingest")
+t1=$(echo $times | cut -d' ' -f1); t2=$(echo $times | cut -d' ' -f2)
+if ge "$t1" 0.29 && ge "$t2" 0.145 && all_lt 0.29 "$t2"; then
+	ok "--rtt-ms 150: a new connection costs 2 round trips ($t1 s), a reused one 1 ($t2 s)"
+else
+	not_ok "--rtt-ms 150"; diag "times: $times"
+fi
+check "req-NNN.time: first byte <= received <= answered, on connection 1" sh -c 'for f in "$1"/req-00[12].time; do awk "{ v[\$1] = \$2 } END { exit !(v[\"first_byte_ms\"] > 0 && v[\"first_byte_ms\"] <= v[\"received_ms\"] && v[\"received_ms\"] + 140 <= v[\"answered_ms\"] && v[\"conn\"] == 1) }" "$f" || exit 1; done' sh "$T/far"
+kill "$far_PID"; wait "$far_PID" 2>/dev/null
+check "the stats file: 1 connection, 2 requests, bytes both ways" grep -Eq '^\{"connections":1,"requests":2,"tls_handshakes":0,.*"bytes_read":[1-9][0-9]*,"bytes_written":[1-9][0-9]*' "$T/far.stats"
+check "a line per closed connection" grep -Eq '^sink: conn 1 closed: requests=2 tls=no handshake=none bytes_read=[0-9]+ bytes_written=[0-9]+$' "$T/far.out"
+
+# ---- no upload in flight across a freeze: the check catches an extension that leaves one ----
+# The answer comes 1.5 s after the upload; the invoke is over long before.
+start_sink slowup --delay-ms 1500
+echo "$SINK_PORT" >"$T/slowup.portfile"
+exts "ext-up:UPLOAD=$T/slowup.portfile\nUPLOAD_WAIT=0"
+emu inflight --function "$FUNCTION" --invokes 2 --gap-ms 2000
+status_is 0 inflight "an extension that does not wait for its upload: the run itself is accepted"
+bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/inflight.json" "$T/slowup" >"$T/inflight.check"
+is "$?" 1 "inflight-check finds the uploads left in flight across the freezes"
+check "...and names them" grep -q 'req-001 in flight across the freeze at' "$T/inflight.check"
+kill "$slowup_PID"; wait "$slowup_PID" 2>/dev/null
+start_sink waitup --delay-ms 300
+echo "$SINK_PORT" >"$T/waitup.portfile"
+exts "ext-up:UPLOAD=$T/waitup.portfile\nUPLOAD_WAIT=1"
+emu waited --function "$FUNCTION" --invokes 2 --gap-ms 600
+bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/waited.json" "$T/waitup" >"$T/waited.check"
+is "$?" 0 "inflight-check passes an extension that waits for its uploads before next"
+check "...having checked 2 requests and 2 freezes" grep -q 'none of 2 requests was in flight across any of 2 freezes' "$T/waited.check"
+kill "$waitup_PID"; wait "$waitup_PID" 2>/dev/null
+
+# ---- Lambda Managed Instances ----
+# INVOKE is refused: the extension cannot register, exits, and the init fails (Extension.Crash).
+exts "ext-a"
+emu lmi-invoke --managed-instances --function "$FUNCTION" --invokes 1
+status_is 1 lmi-invoke "LMI: an extension registering for INVOKE fails the init: exit 1"
+check "LMI: register for INVOKE answered 403" grep -q '^HTTP/1.1 403' "$FAKE_DIR/ext-a.reghead"
+is "$(cat "$FAKE_DIR/ext-a.regbody")" '{"errorMessage":"INVOKE: ErrorInvalidEventType","errorType":"Extension.InvalidEventType"}' \
+	"LMI: ...with Extension.InvalidEventType and the real message"
+is "$(jval init_status "$T/lmi-invoke.json") $(jval init_error "$T/lmi-invoke.json")" "error Extension.Crash" \
+	"LMI: the extension's exit is an Extension.Crash and the init failed"
+check "LMI: extensions get AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances" grep -qx AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances "$FAKE_DIR/ext-a.env"
+
+# SHUTDOWN only: accepted; concurrent invokes; no freeze; the floor extension adapts by itself.
+exts "ext-s:EVENTS='\"SHUTDOWN\"'\nTELEMETRY=1\nTEL_SCHEMA=2025-01-29" "ext-old:EVENTS='\"SHUTDOWN\"'\nTELEMETRY=1"
+cp "$FLOOR_EXT_BIN" "$T/ext/floor-extension"
+emu lmi --managed-instances --concurrency 3 --function "env > $(printf '%q' "$FAKE_DIR/fn.env"); SAMPLE_WORK_MS=500 $FUNCTION" \
+	--invokes 6 --gap-ms 0
+status_is 0 lmi "LMI: SHUTDOWN-only extensions, 6 invokes, 3 at once: exit 0"
+is "$(extval floor-extension registered "$T/lmi.json") $(extval floor-extension exit_code "$T/lmi.json")" "true 0" \
+	"LMI: the floor extension registered (SHUTDOWN only) and exited 0"
+check "LMI: the function gets AWS_LAMBDA_MAX_CONCURRENCY=3" grep -qx AWS_LAMBDA_MAX_CONCURRENCY=3 "$FAKE_DIR/fn.env"
+mc=$(jval max_concurrent_invokes "$T/lmi.json")
+if ge "$mc" 2; then ok "LMI: invokes ran concurrently (at most $mc at once)"; else not_ok "LMI: invokes ran concurrently"; diag "max_concurrent_invokes=$mc"; fi
+is "$(jvals status "$T/lmi.json" | tr '\n' ' ')" "success success success success success success " "LMI: every invoke succeeded"
+is "$(grep -c '"frozen_at_ms"' "$T/lmi.json")" 0 "LMI: no freeze"
+is "$(events ext-s)" "SHUTDOWN " "LMI: a SHUTDOWN-only extension gets only SHUTDOWN"
+is "$(cat "$FAKE_DIR/ext-old.substatus")" 400 "LMI: a Telemetry subscription with schema 2022-12-13 is refused (400)"
+is "$(cat "$FAKE_DIR/ext-s.substatus")" 200 "LMI: schema 2025-01-29 is accepted"
+tel_all=$(cat "$FAKE_DIR/ext-s.tel"/*.body 2>/dev/null)
+missing=""
+for id in $(jvals request_id "$T/lmi.json"); do
+	printf '%s' "$tel_all" | grep -q "\"type\":\"platform.start\",\"record\":{\"requestId\":\"$id\"" || missing="$missing $id"
+done
+is "$missing" "" "LMI: platform.start delivered for every request"
+check "LMI: no platform.runtimeDone" sh -c '! printf "%s" "$1" | grep -q platform.runtimeDone' sh "$tel_all"
+shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
+left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
+if between "$left" 1000 2000; then ok "LMI: a runtime that exits at SIGTERM: SHUTDOWN comes at once, deadline 2 s after the start ($left ms left)"; else not_ok "LMI: SHUTDOWN deadline with a prompt runtime"; diag "deadline - now = $left"; fi
+
+# A runtime that ignores SIGTERM keeps its 600 ms; the extensions' deadline stays start + 2 s.
+exts "ext-s:EVENTS='\"SHUTDOWN\"'"
+emu lmi-term --managed-instances --function "trap '' TERM; $FUNCTION" --invokes 1
+status_is 0 lmi-term "LMI: a runtime ignoring SIGTERM: exit 0"
+shut=$(grep '"SHUTDOWN"' "$FAKE_DIR/ext-s.events")
+left=$(printf '%s' "$shut" | sed -n 's/^\([0-9]*\) .*"deadlineMs":\([0-9]*\).*/\2 - \1/p'); left=$((left))
+if between "$left" 500 1450; then ok "LMI: SHUTDOWN after the runtime's 600 ms, deadline start + 2 s ($left ms left)"; else not_ok "LMI: SHUTDOWN after the runtime's 600 ms"; diag "deadline - now = $left"; fi
+sd=$(jval shutdown_ms "$T/lmi-term.json")
+if between "$sd" 590 $((1900 * SLOW)); then ok "LMI: the runtime was SIGKILLed at 600 ms, then the extension exited ($sd ms)"; else not_ok "LMI: shutdown timing"; diag "shutdown_ms=$sd"; fi
+check "LMI: the summary says the runtime was SIGKILLed" grep -q "runtime: SIGKILLed (did not exit in time)" "$T/lmi-term.out"
+cli_bad "--concurrency needs --managed-instances" "--concurrency needs --managed-instances" --function true --concurrency 2
+
+# ---- the sink over TLS: handshakes, resumed sessions (tickets) and bytes per connection ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/sink.key" \
+	-out "$T/sink.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
+start_sink tlsstats --tls-cert "$T/sink.crt" --tls-key "$T/sink.key" --stats-file "$T/tlsstats.stats"
+# tls_post VERSION-FLAG: two connections, the second resuming the first's session (ticket).
+tls_post() {
+	local i
+	rm -f "$T/sess"
+	for i in 1 2; do
+		printf 'POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx' |
+			timeout $((10 * SLOW)) openssl s_client -quiet "$1" -connect "127.0.0.1:$SINK_PORT" \
+			$([ -s "$T/sess" ] && echo -sess_in "$T/sess") -sess_out "$T/sess" >/dev/null 2>&1
+	done
+}
+tls_post -tls1_3
+tls_post -tls1_2
+wait_until 10 test "$(grep -c 'closed:' "$T/tlsstats.out")" -ge 4
+kill "$tlsstats_PID"; wait "$tlsstats_PID" 2>/dev/null
+is "$(sed -n 's/^sink: conn [0-9]* closed: requests=1 tls=\(TLSv1\.[23]\) handshake=\([a-z]*\) .*/\1 \2/p' "$T/tlsstats.out" | tr '\n' ' ')" \
+	"TLSv1.3 full TLSv1.3 resumed TLSv1.2 full TLSv1.2 resumed " "TLS: the sink issues tickets; resumed handshakes are told apart, TLS 1.3 and 1.2"
+check "TLS: the stats file counts 4 handshakes, 2 resumed, and bytes" grep -Eq '^\{"connections":4,"requests":4,"tls_handshakes":4,"tls_full":2,"tls_resumed":2,"tls_failed":0,"tls12":2,"tls13":2,"bytes_read":[1-9][0-9]*,"bytes_written":[1-9][0-9]*' "$T/tlsstats.stats"
+full=$(sed -n 's/.*tls=TLSv1.3 handshake=full bytes_read=[0-9]* bytes_written=\([0-9]*\)$/\1/p' "$T/tlsstats.out")
+resumed=$(sed -n 's/.*tls=TLSv1.3 handshake=resumed bytes_read=[0-9]* bytes_written=\([0-9]*\)$/\1/p' "$T/tlsstats.out")
+if [ -n "$full" ] && [ -n "$resumed" ] && [ "$resumed" -lt "$full" ]; then
+	ok "TLS 1.3: a resumed connection costs the server fewer bytes ($resumed) than a full one ($full)"
+else
+	not_ok "TLS 1.3: resumed vs full bytes"; diag "full $full, resumed $resumed"
+fi
 
 done_testing

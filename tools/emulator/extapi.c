@@ -13,7 +13,7 @@
 #include "emu.h"
 #include "extapi.h"
 #include "httpd.h"
-#include "lifecycle.h"
+#include "phase.h"
 #include "util.h"
 
 #define H_NAME		"Lambda-Extension-Name"
@@ -118,9 +118,9 @@ ext_find(struct emu *emu, const char *id)
 {
 	int i;
 
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->registered && strcmp(emu->agents[i]->id, id) == 0)
-			return emu->agents[i];
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->registered && strcmp(emu->sb.agents[i]->id, id) == 0)
+			return emu->sb.agents[i];
 	}
 	return NULL;
 }
@@ -130,8 +130,8 @@ find_by_name(struct emu *emu, const char *name, int external)
 {
 	int i;
 
-	for (i = 0; i < emu->nagents; i++) {
-		struct agent *a = emu->agents[i];
+	for (i = 0; i < emu->sb.nagents; i++) {
+		struct agent *a = emu->sb.agents[i];
 		if ((a->path != NULL) == external && strcmp(a->name, name) == 0)
 			return a;
 	}
@@ -244,14 +244,19 @@ parse_register_body(struct evhttp_request *req, struct json_object **root,
 /* Validates the events for an external (or internal) agent; fills *mask. */
 static int
 check_events(struct evhttp_request *req, struct json_object *events, int internal,
-    unsigned *mask)
+    int managed, unsigned *mask)
 {
 	size_t i, n = events != NULL ? json_object_array_length(events) : 0;
 
 	*mask = 0;
 	for (i = 0; i < n; i++) {
 		const char *ev = json_object_get_string(json_object_array_get_idx(events, i));
-		if (strcmp(ev, "INVOKE") == 0) {
+		if (strcmp(ev, "INVOKE") == 0 && managed) {
+			/* Managed Instances offer SHUTDOWN only (LMI ValidateExternalAgentEvent). */
+			http_reply_error(req, 403, "Extension.InvalidEventType",
+			    "%s: ErrorInvalidEventType", ev);
+			return -1;
+		} else if (strcmp(ev, "INVOKE") == 0) {
 			*mask |= EMU_EV_INVOKE;
 		} else if (strcmp(ev, "SHUTDOWN") == 0 && !internal) {
 			*mask |= EMU_EV_SHUTDOWN;
@@ -273,7 +278,7 @@ create_internal(struct emu *emu, struct evhttp_request *req, const char *name)
 {
 	struct agent *a;
 
-	if (emu->registration_closed) {
+	if (emu->sb.registration_closed) {
 		http_reply_error(req, 403, "Extension.RegistrationClosed",
 		    "Extension registration closed already");
 		return NULL;
@@ -282,17 +287,17 @@ create_internal(struct emu *emu, struct evhttp_request *req, const char *name)
 		http_reply_error(req, 403, E_STATE, "Extension with this name already registered");
 		return NULL;
 	}
-	if (emu->nagents >= EMU_MAX_AGENTS) {
+	if (emu->sb.nagents >= EMU_MAX_AGENTS) {
 		http_reply_error(req, 403, "Extension.TooManyExtensions",
 		    "Extension limit (%d) reached", EMU_MAX_AGENTS);
 		return NULL;
 	}
-	a = ext_agent_new(name, NULL, emu->ninits);
+	a = ext_agent_new(name, NULL, emu->init.n);
 	if (a == NULL) {
 		http_reply_abort(req);
 		return NULL;
 	}
-	emu->agents[emu->nagents++] = a;
+	emu->sb.agents[emu->sb.nagents++] = a;
 	return a;
 }
 
@@ -302,9 +307,9 @@ register_answer(const struct emu *emu, int account)
 	struct json_object *o = json_object_new_object();
 
 	if ((account && json_set(o, "accountId", json_object_new_string(EMU_ACCOUNT_ID)) != 0) ||
-	    json_set(o, "functionName", json_object_new_string(emu->fn_name)) != 0 ||
+	    json_set(o, "functionName", json_object_new_string(emu->fn.fn_name)) != 0 ||
 	    json_set(o, "functionVersion", json_object_new_string("$LATEST")) != 0 ||
-	    json_set(o, "handler", json_object_new_string(emu->handler)) != 0) {
+	    json_set(o, "handler", json_object_new_string(emu->fn.handler)) != 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -328,7 +333,7 @@ ext_handle_register(struct emu *emu, struct evhttp_request *req)
 	if (parse_register_body(req, &root, &events) != 0)
 		goto out;
 	a = find_by_name(emu, name, 1);
-	if (check_events(req, events, a == NULL, &mask) != 0)
+	if (check_events(req, events, a == NULL, emu->opt.managed, &mask) != 0)
 		goto out;
 	if (a != NULL && a->state != AG_STARTED) {
 		http_reply_error(req, 403, E_STATE,
@@ -347,6 +352,7 @@ ext_handle_register(struct emu *emu, struct evhttp_request *req)
 		goto out;
 	}
 	a->events = mask;
+	a->t_register = emu_mono_ms();
 	a->state = AG_REGISTERED;
 	a->registered = 1;
 	if (evhttp_add_header(evhttp_request_get_output_headers(req), H_ID, a->id) != 0) {
@@ -354,7 +360,7 @@ ext_handle_register(struct emu *emu, struct evhttp_request *req)
 		goto out;
 	}
 	http_reply_json(req, 200, register_answer(emu, account));
-	lifecycle_on_registered(emu, a);
+	phase_on_registered(emu, a);
 out:
 	json_object_put(root);
 }
@@ -385,9 +391,11 @@ ext_handle_next(struct emu *emu, struct evhttp_request *req)
 		    "Container error. Non-recoverable state. Extension should exit promptly.");
 		return;
 	}
+	if (a->t_first_next <= 0)
+		a->t_first_next = emu_mono_ms();
 	a->state = AG_READY;
 	a->next_req = req;	/* parked: answered by a release, or at teardown */
-	lifecycle_on_agent_next(emu, a);
+	phase_on_agent_next(emu, a);
 }
 
 /* Keeps errorMessage from a JSON error body, else the start of the raw body. */
@@ -459,7 +467,7 @@ ext_handle_error(struct emu *emu, struct evhttp_request *req, int exit_error)
 	ext_add_error(a, exit_error ? "exit/error" : "init/error", type, message);
 	free(message);
 	http_reply_accepted(req);
-	lifecycle_on_agent_error(emu, a, exit_error);
+	phase_on_agent_error(emu, a, exit_error);
 }
 
 static void
@@ -495,14 +503,14 @@ ext_release_invoke(struct emu *emu, struct agent *a)
 	ev = json_object_new_object();
 	tr = json_object_new_object();
 	if (json_set(tr, "type", json_object_new_string("X-Amzn-Trace-Id")) != 0 ||
-	    json_set(tr, "value", json_object_new_string(emu->cur.trace)) != 0) {
+	    json_set(tr, "value", json_object_new_string(emu->inv.cur.trace)) != 0) {
 		json_object_put(tr);
 		tr = NULL;
 	}
 	if (json_set(ev, "eventType", json_object_new_string("INVOKE")) != 0 ||
-	    json_set(ev, "deadlineMs", json_object_new_int64(emu->cur.deadline_epoch_ms)) != 0 ||
-	    json_set(ev, "requestId", json_object_new_string(emu->cur.id)) != 0 ||
-	    json_set(ev, "invokedFunctionArn", json_object_new_string(emu->arn)) != 0 ||
+	    json_set(ev, "deadlineMs", json_object_new_int64(emu->inv.cur.deadline_epoch_ms)) != 0 ||
+	    json_set(ev, "requestId", json_object_new_string(emu->inv.cur.id)) != 0 ||
+	    json_set(ev, "invokedFunctionArn", json_object_new_string(emu->fn.arn)) != 0 ||
 	    json_set(ev, "tracing", tr) != 0) {
 		json_object_put(ev);
 		ev = NULL;
@@ -519,8 +527,8 @@ ext_release_shutdown(struct emu *emu, struct agent *a)
 		return;
 	ev = json_object_new_object();
 	if (json_set(ev, "eventType", json_object_new_string("SHUTDOWN")) != 0 ||
-	    json_set(ev, "deadlineMs", json_object_new_int64(emu->shut_deadline_epoch_ms)) != 0 ||
-	    json_set(ev, "shutdownReason", json_object_new_string(emu->shutdown_reason)) != 0) {
+	    json_set(ev, "deadlineMs", json_object_new_int64(emu->shut.deadline_epoch_ms)) != 0 ||
+	    json_set(ev, "shutdownReason", json_object_new_string(emu->shut.reason)) != 0) {
 		json_object_put(ev);
 		ev = NULL;
 	}

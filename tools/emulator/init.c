@@ -11,23 +11,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "emu.h"
 #include "extapi.h"
 #include "httpd.h"
 #include "init.h"
-#include "lifecycle.h"
+#include "phase.h"
 #include "proc.h"
 #include "report.h"
-#include "reset.h"
 #include "telemetry.h"
 #include "util.h"
 
 struct init_rec *
 init_cur(struct emu *emu)
 {
-	return emu->ninits > 0 ? &emu->inits[emu->ninits - 1] : NULL;
+	return emu->init.n > 0 ? &emu->init.recs[emu->init.n - 1] : NULL;
 }
 
 static const char *
@@ -44,22 +44,13 @@ emit_init_report(struct emu *emu, const char *status, const char *error_type)
 	int bad = 0;
 
 	bad |= json_set(m, "durationMs", json_ms(r->t_end - r->t_start));
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "status", json_object_new_string(status));
 	if (error_type != NULL)
 		bad |= json_set(rec, "errorType", json_object_new_string(error_type));
 	bad |= json_set(rec, "metrics", m);
 	tel_emit_checked(emu->tel, "platform.initReport", rec, bad);
-}
-
-/* How a failed re-init ends its invoke: timeout, failure (platform) or error (runtime). */
-static const char *
-invoke_status(const char *type, const char *status)
-{
-	if (strcmp(status, "timeout") == 0)
-		return "timeout";
-	return strncmp(type, "Runtime.", 8) == 0 ? "error" : "failure";
 }
 
 void
@@ -79,11 +70,20 @@ init_fail(struct emu *emu, const char *type, const char *msg, const char *status
 	    dur, phase_name(r), status, type);
 	emu_warnx("init failed: %s: %s", type, msg);
 	emit_init_report(emu, status, type);
-	if (r->in_invoke)
-		lifecycle_fail_invoke(emu, invoke_status(type, status), type,
-		    strcmp(status, "timeout") == 0 ? "timeout" : "failure");
-	else
-		reset_begin(emu, "failure");
+	phase_init_failed(emu, type, status);
+}
+
+void
+init_on_timer(struct emu *emu)
+{
+	int in_invoke = init_cur(emu)->in_invoke;
+	char msg[160];
+
+	emu_msg(msg, sizeof(msg), "init did not complete within %s%ld ms%s",
+	    in_invoke ? "the function timeout of " : "",
+	    in_invoke ? emu->opt.timeout_ms : emu->opt.init_timeout_ms,
+	    emu->init.stage == INIT_EXT ? " (an extension did not register)" : "");
+	init_fail(emu, "Sandbox.Timedout", msg, "timeout");
 }
 
 static void
@@ -96,9 +96,9 @@ start_runtime(struct emu *emu)
 	argv[1] = (char *)"-c";
 	argv[2] = (char *)emu->opt.function_cmd;
 	argv[3] = NULL;
-	emu->rt.state = RT_STARTED;
-	emu->phase = PH_INIT_RT;
-	rc = proc_spawn(&emu->rt.proc, argv, emu->env_fn);
+	emu->sb.rt.state = RT_STARTED;
+	emu->init.stage = INIT_RT;
+	rc = proc_spawn(&emu->sb.rt.proc, argv, emu->fn.env_fn);
 	if (rc != 0)
 		init_fail(emu, "Runtime.LaunchError", strerror(rc), "error");
 }
@@ -108,8 +108,8 @@ all_external_registered(const struct emu *emu)
 {
 	int i;
 
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->path != NULL && !emu->agents[i]->registered)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->path != NULL && !emu->sb.agents[i]->registered)
 			return 0;
 	}
 	return 1;
@@ -204,18 +204,21 @@ start_extensions(struct emu *emu)
 
 		len = snprintf(path, sizeof(path), "%s/%s", emu->opt.extensions_dir, names[i]);
 		a = len < 0 || (size_t)len >= sizeof(path) ? NULL :
-		    ext_agent_new(names[i], path, emu->ninits);
+		    ext_agent_new(names[i], path, emu->init.n);
 		if (a == NULL) {
 			emu_warnx("cannot add extension '%s': out of memory or path too long", names[i]);
 			rc = -1;
 			goto out;
 		}
-		emu->agents[emu->nagents++] = a;
+		emu->sb.agents[emu->sb.nagents++] = a;
 	}
-	for (i = 0; i < (size_t)emu->nagents && init_cur(emu)->status == NULL; i++) {
-		struct agent *a = emu->agents[i];
+	for (i = 0; i < (size_t)emu->sb.nagents && init_cur(emu)->status == NULL; i++) {
+		struct agent *a = emu->sb.agents[i];
 		char *argv[2] = { a->path, NULL };
-		int err = proc_spawn(&a->proc, argv, emu->env_ext);
+		int err;
+
+		a->t_exec = emu_mono_ms();
+		err = proc_spawn(&a->proc, argv, emu->fn.env_ext);
 		if (err != 0) {
 			a->state = AG_LAUNCH_ERROR;
 			emu_msg(msg, sizeof(msg), "fork/exec %s: %s", a->path, strerror(err));
@@ -236,7 +239,7 @@ init_limit_ms(const struct emu *emu, int in_invoke)
 {
 	if (!in_invoke)
 		return (double)emu->opt.init_timeout_ms;
-	return emu->cur.t_start + (double)emu->opt.timeout_ms - emu_mono_ms();
+	return emu->inv.cur.t_start + (double)emu->opt.timeout_ms - emu_mono_ms();
 }
 
 int
@@ -246,33 +249,34 @@ init_begin(struct emu *emu, int in_invoke)
 	struct init_rec *r;
 	int bad = 0;
 
-	r = realloc(emu->inits, (size_t)(emu->ninits + 1) * sizeof(*r));
+	r = realloc(emu->init.recs, (size_t)(emu->init.n + 1) * sizeof(*r));
 	if (r == NULL) {
 		json_object_put(rec);
 		emu_warnx("out of memory");
 		return -1;
 	}
-	emu->inits = r;
-	r = &emu->inits[emu->ninits++];
+	emu->init.recs = r;
+	r = &emu->init.recs[emu->init.n++];
 	memset(r, 0, sizeof(*r));
 	r->t_start = emu_mono_ms();
 	r->in_invoke = in_invoke;
-	emu->phase = PH_INIT_EXT;
+	emu->init.stage = INIT_EXT;
 	rep_line(emu, "INIT_START Runtime Version: provided:emulator\tRuntime Version ARN: "
-	    "arn:aws:lambda:%s::runtime:emulator", emu->region);
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	    "arn:aws:lambda:%s::runtime:emulator", emu->fn.region);
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(r)));
 	bad |= json_set(rec, "runtimeVersion", json_object_new_string("provided:emulator"));
-	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn_name));
+	bad |= json_set(rec, "functionName", json_object_new_string(emu->fn.fn_name));
 	bad |= json_set(rec, "functionVersion", json_object_new_string("$LATEST"));
 	tel_emit_checked(emu->tel, "platform.initStart", rec, bad);
-	lifecycle_arm(emu, init_limit_ms(emu, in_invoke));
+	phase_arm(emu, init_limit_ms(emu, in_invoke));
 	if (start_extensions(emu) != 0) {
 		r->status = "error";
 		r->t_end = emu_mono_ms();
 		return -1;
 	}
-	if (emu->phase == PH_INIT_EXT && all_external_registered(emu))
+	/* A launch error may have ended this init already. */
+	if (r->status == NULL && emu->init.stage == INIT_EXT && all_external_registered(emu))
 		start_runtime(emu);
 	return 0;
 }
@@ -283,8 +287,10 @@ init_on_runtime_next(struct emu *emu)
 	struct json_object *rec = json_object_new_object();
 	int bad = 0;
 
-	emu->registration_closed = 1;
-	bad |= json_set(rec, "initializationType", json_object_new_string("on-demand"));
+	if (emu->init.stage != INIT_RT)
+		return;
+	emu->sb.registration_closed = 1;
+	bad |= json_set(rec, "initializationType", json_object_new_string(emu->opt.managed ? "lambda-managed-instances" : "on-demand"));
 	bad |= json_set(rec, "phase", json_object_new_string(phase_name(init_cur(emu))));
 	bad |= json_set(rec, "status", json_object_new_string("success"));
 	tel_emit_checked(emu->tel, "platform.initRuntimeDone", rec, bad);
@@ -299,9 +305,9 @@ init_complete(struct emu *emu)
 
 	init_cur(emu)->t_end = emu_mono_ms();
 	init_cur(emu)->status = "success";
-	lifecycle_disarm(emu);
-	for (i = 0; i < emu->nagents; i++) {
-		struct agent *a = emu->agents[i];
+	phase_disarm(emu);
+	for (i = 0; i < emu->sb.nagents; i++) {
+		struct agent *a = emu->sb.agents[i];
 		struct json_object *rec, *evs;
 		int bad = 0;
 
@@ -324,7 +330,7 @@ init_complete(struct emu *emu)
 	}
 	emit_init_report(emu, "success", NULL);
 	tel_close(emu->tel);
-	lifecycle_begin_invokes(emu);
+	phase_init_done(emu);
 }
 
 void
@@ -332,18 +338,58 @@ init_check_done(struct emu *emu)
 {
 	int i;
 
-	if (emu->phase != PH_INIT_RT || emu->rt.state != RT_READY)
+	if (emu->init.stage != INIT_RT || emu->sb.rt.state != RT_READY)
 		return;
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->registered && emu->agents[i]->state != AG_READY)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->registered && emu->sb.agents[i]->state != AG_READY)
 			return;
 	}
 	init_complete(emu);
 }
 
+static void
+on_runtime_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct emu *emu = arg;
+	const struct init_rec *r = init_cur(emu);
+
+	(void)fd;
+	(void)what;
+	emu->init.runtime_due = 0;
+	/* Only if this init still waits for it (it may have failed meanwhile). */
+	if (emu->ph.phase == PH_INIT && emu->init.stage == INIT_EXT && r != NULL &&
+	    r->status == NULL)
+		start_runtime(emu);
+}
+
 void
 init_on_registered(struct emu *emu, struct agent *a)
 {
-	if (emu->phase == PH_INIT_EXT && a->path != NULL && all_external_registered(emu))
+	if (emu->init.stage != INIT_EXT || a->path == NULL || !all_external_registered(emu) ||
+	    emu->init.runtime_due)
+		return;
+	/*
+	 * The runtime starts on the next turn of the loop: the register answer is
+	 * written first, so the extension's register time does not include the
+	 * runtime's spawn (Lambda starts the runtime once registered, in parallel).
+	 */
+	emu->init.runtime_due = 1;
+	if (event_base_once(emu->base, -1, EV_TIMEOUT, on_runtime_due, emu, NULL) != 0) {
+		emu->init.runtime_due = 0;
 		start_runtime(emu);
+	}
+}
+
+void
+init_free(struct emu *emu)
+{
+	int i;
+
+	for (i = 0; i < emu->init.n; i++) {
+		free(emu->init.recs[i].error);
+		free(emu->init.recs[i].error_msg);
+	}
+	free(emu->init.recs);
+	emu->init.recs = NULL;
+	emu->init.n = 0;
 }

@@ -13,7 +13,7 @@
 
 #include "emu.h"
 #include "httpd.h"
-#include "lifecycle.h"
+#include "phase.h"
 #include "options.h"
 #include "proc.h"
 #include "telemetry.h"
@@ -37,7 +37,7 @@ static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
-	lifecycle_interrupt(arg, (int)sig);
+	phase_interrupt(arg, (int)sig);
 }
 
 static int
@@ -96,7 +96,7 @@ setup(struct emu *emu, struct signals *sigs)
 	rc = proc_setup_env(emu);
 	if (rc != 0)
 		return 2;
-	if (lifecycle_start(emu) != 0) {
+	if (phase_start(emu) != 0) {
 		proc_kill_groups(emu);
 		return 1;
 	}
@@ -114,18 +114,18 @@ main(int argc, char **argv)
 	rc = options_parse(argc, argv, &emu.opt);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	emu.rt.proc.exit_code = -1;
+	emu.sb.rt.proc.exit_code = -1;
 	rc = setup(&emu, &sigs);
 	if (rc == 0) {
 		if (event_base_dispatch(emu.base) < 0) {
 			emu_warnx("the event loop failed");
 			proc_kill_groups(&emu);
-			emu.exit_status = 1;
+			emu.ph.exit_status = 1;
 		}
-		rc = emu.exit_status;
+		rc = emu.ph.exit_status;
 	}
 	/* Teardown in reverse: parked requests are answered before the server goes. */
-	lifecycle_free(&emu);
+	phase_free(&emu);
 	tel_free(emu.tel);
 	httpd_free(&emu);
 	free_signals(&sigs);

@@ -27,7 +27,7 @@ enum {
 	OPT_EXTENSIONS = 256, OPT_FUNCTION, OPT_LISTEN, OPT_PORT_FILE, OPT_INVOKES,
 	OPT_GAP_MS, OPT_TIMEOUT_MS, OPT_INIT_TIMEOUT_MS, OPT_SHUTDOWN_MS,
 	OPT_SHUTDOWN_REASON, OPT_FREEZE, OPT_TELEMETRY, OPT_RTDONE_DELAY, OPT_FAIL_NEXT, OPT_PAYLOAD,
-	OPT_REPORT, OPT_QUIET, OPT_HELP, OPT_VERSION
+	OPT_REPORT, OPT_QUIET, OPT_MANAGED, OPT_CONCURRENCY, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -48,6 +48,8 @@ static const struct option long_options[] = {
 	{ "payload", required_argument, NULL, OPT_PAYLOAD },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "managed-instances", no_argument, NULL, OPT_MANAGED },
+	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -69,7 +71,8 @@ static const char usage_text[] =
 "  --listen HOST:PORT        API address (default 127.0.0.1:9001; port 0: any)\n"
 "  --port-file FILE          write the bound port to FILE\n"
 "  --invokes N               number of invokes (default 3)\n"
-"  --gap-ms MS               frozen time between invokes (default 200)\n"
+"  --gap-ms MS|LO-HI         frozen time between invokes, or a random time\n"
+"                            in [LO, HI] before each (default 200)\n"
 "  --timeout-ms MS           function timeout per invoke, a re-init included\n"
 "                            (default 3000)\n"
 "  --init-timeout-ms MS      init phase limit (default 10000)\n"
@@ -84,6 +87,13 @@ static const char usage_text[] =
 "  --payload JSON            the invoke event (default {})\n"
 "  --report FILE             write a JSON summary to FILE\n"
 "  --quiet                   no platform lines or summary on stdout\n"
+"  --managed-instances       Lambda Managed Instances: INVOKE registrations\n"
+"                            refused (403), Telemetry schema 2025-01-29 only, no\n"
+"                            freeze, no platform.runtimeDone, concurrent invokes,\n"
+"                            shutdown: runtime SIGTERM and 600 ms, then SHUTDOWN\n"
+"                            with the deadline 2 s after the start\n"
+"  --concurrency N           invokes at once with --managed-instances (default 1;\n"
+"                            the function gets AWS_LAMBDA_MAX_CONCURRENCY=N)\n"
 "  --help, --version\n"
 "\n"
 "Exit status: 0 when Lambda would accept the run, 1 otherwise, 2 on usage errors.\n";
@@ -110,6 +120,33 @@ parse_long(const char *opt, const char *text, long min, long max, long *out)
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
 		return bad_value(opt, text, why);
 	*out = v;
+	return 0;
+}
+
+/* MS, or LO-HI: a random gap in that range before each invoke. */
+static int
+parse_gap(const char *text, struct emu_options *opt)
+{
+	const char *dash = strchr(text, '-');
+	char lo[32];
+	size_t n;
+
+	if (dash == NULL || dash == text) {
+		if (parse_long("gap-ms", text, 0, 86400000L, &opt->gap_ms) != 0)
+			return -1;
+		opt->gap_max_ms = opt->gap_ms;
+		return 0;
+	}
+	n = (size_t)(dash - text);
+	if (n >= sizeof(lo))
+		return bad_value("gap-ms", text, "expected MS or LO-HI");
+	memcpy(lo, text, n);
+	lo[n] = '\0';
+	if (parse_long("gap-ms", lo, 0, 86400000L, &opt->gap_ms) != 0 ||
+	    parse_long("gap-ms", dash + 1, 0, 86400000L, &opt->gap_max_ms) != 0)
+		return -1;
+	if (opt->gap_max_ms < opt->gap_ms)
+		return bad_value("gap-ms", text, "LO must not exceed HI");
 	return 0;
 }
 
@@ -215,7 +252,7 @@ apply_option(int c, const char *arg, struct emu_options *opt)
 	case OPT_INVOKES:
 		return parse_long("invokes", arg, 0, 1000000L, &opt->invokes);
 	case OPT_GAP_MS:
-		return parse_long("gap-ms", arg, 0, 86400000L, &opt->gap_ms);
+		return parse_gap(arg, opt);
 	case OPT_TIMEOUT_MS:
 		return parse_long("timeout-ms", arg, 1, 900000L, &opt->timeout_ms);
 	case OPT_INIT_TIMEOUT_MS:
@@ -259,6 +296,11 @@ apply_option(int c, const char *arg, struct emu_options *opt)
 	case OPT_QUIET:
 		opt->quiet = 1;
 		return 0;
+	case OPT_MANAGED:
+		opt->managed = 1;
+		return 0;
+	case OPT_CONCURRENCY:
+		return parse_long("concurrency", arg, 1, 64, &opt->concurrency);
 	default:
 		return -1;
 	}
@@ -272,6 +314,7 @@ set_defaults(struct emu_options *opt)
 	opt->listen_port = 9001;
 	opt->invokes = 3;
 	opt->gap_ms = 200;
+	opt->gap_max_ms = 200;
 	opt->timeout_ms = 3000;
 	opt->init_timeout_ms = 10000;
 	opt->shutdown_ms = 2000;
@@ -281,6 +324,7 @@ set_defaults(struct emu_options *opt)
 	opt->runtime_done_delay_ms = 0;
 	opt->fail_next_after = -1;
 	opt->payload = "{}";
+	opt->concurrency = 1;
 }
 
 int
@@ -320,6 +364,10 @@ options_parse(int argc, char **argv, struct emu_options *opt)
 	}
 	if (opt->function_cmd == NULL) {
 		fprintf(stderr, "%s: missing --function CMD (see --help)\n", PROG);
+		return -1;
+	}
+	if (opt->concurrency > 1 && !opt->managed) {
+		fprintf(stderr, "%s: --concurrency needs --managed-instances\n", PROG);
 		return -1;
 	}
 	return 0;

@@ -14,7 +14,8 @@ struct emu_options {
 	long		 listen_port;		/* 0 picks a free port */
 	const char	*port_file;		/* borrowed; NULL: none */
 	long		 invokes;
-	long		 gap_ms;
+	long		 gap_ms;		/* the gap, or the low end of --gap-ms LO-HI */
+	long		 gap_max_ms;		/* the high end (= gap_ms for a fixed gap) */
 	long		 timeout_ms;
 	long		 init_timeout_ms;
 	long		 shutdown_ms;
@@ -26,6 +27,8 @@ struct emu_options {
 	const char	*payload;		/* borrowed; valid JSON */
 	const char	*report_file;		/* borrowed; NULL: none */
 	int		 quiet;
+	int		 managed;		/* --managed-instances */
+	long		 concurrency;		/* invokes at once (Managed Instances) */
 };
 
 /*

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "emu.h"
-#include "lifecycle.h"
+#include "phase.h"
 #include "proc.h"
 #include "util.h"
 
@@ -139,30 +139,30 @@ resolve_metadata(struct emu *emu)
 	char *end = NULL;
 	int n;
 
-	emu->memory_mb = 128;
+	emu->fn.memory_mb = 128;
 	if (mem != NULL && mem[0] != '\0') {
 		errno = 0;
-		emu->memory_mb = strtol(mem, &end, 10);
+		emu->fn.memory_mb = strtol(mem, &end, 10);
 		if (mem[0] < '0' || mem[0] > '9' || errno != 0 || *end != '\0' ||
-		    emu->memory_mb < 128 || emu->memory_mb > 10240) {
+		    emu->fn.memory_mb < 128 || emu->fn.memory_mb > 10240) {
 			emu_warnx("invalid AWS_LAMBDA_FUNCTION_MEMORY_SIZE '%s' (expected 128..10240)",
 			    mem);
 			return -1;
 		}
 	}
-	emu->fn_name = strdup(env_or("AWS_LAMBDA_FUNCTION_NAME", "test_function"));
-	emu->region = strdup(env_or("AWS_REGION", "us-east-1"));
-	emu->handler = strdup(env_or("_HANDLER", "handler"));
-	if (emu->fn_name == NULL || emu->region == NULL || emu->handler == NULL)
+	emu->fn.fn_name = strdup(env_or("AWS_LAMBDA_FUNCTION_NAME", "test_function"));
+	emu->fn.region = strdup(env_or("AWS_REGION", "us-east-1"));
+	emu->fn.handler = strdup(env_or("_HANDLER", "handler"));
+	if (emu->fn.fn_name == NULL || emu->fn.region == NULL || emu->fn.handler == NULL)
 		return -1;
-	n = snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:%s:function:%s", emu->region,
-	    EMU_ACCOUNT_ID, emu->fn_name);
+	n = snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:%s:function:%s", emu->fn.region,
+	    EMU_ACCOUNT_ID, emu->fn.fn_name);
 	if (n < 0 || (size_t)n >= sizeof(arn)) {
 		emu_warnx("AWS_LAMBDA_FUNCTION_NAME or AWS_REGION is too long");
 		return -1;
 	}
-	emu->arn = strdup(arn);
-	return emu->arn != NULL ? 0 : -1;
+	emu->fn.arn = strdup(arn);
+	return emu->fn.arn != NULL ? 0 : -1;
 }
 
 static int
@@ -173,7 +173,7 @@ build_env(const struct emu *emu, int for_function, char ***out)
 	size_t i;
 	int n;
 
-	n = snprintf(mem, sizeof(mem), "%ld", emu->memory_mb);
+	n = snprintf(mem, sizeof(mem), "%ld", emu->fn.memory_mb);
 	if (n < 0 || (size_t)n >= sizeof(mem) || env_copy_environ(&e) != 0)
 		goto fail;
 	if (!for_function) {
@@ -181,13 +181,20 @@ build_env(const struct emu *emu, int for_function, char ***out)
 			env_unset(&e, hidden_from_extensions[i]);
 	}
 	if (env_set(&e, "AWS_LAMBDA_RUNTIME_API", emu->api_addr) != 0 ||
-	    env_set(&e, "AWS_LAMBDA_FUNCTION_NAME", emu->fn_name) != 0 ||
+	    env_set(&e, "AWS_LAMBDA_FUNCTION_NAME", emu->fn.fn_name) != 0 ||
 	    env_set(&e, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST") != 0 ||
 	    env_set(&e, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem) != 0 ||
-	    env_set(&e, "AWS_REGION", emu->region) != 0 ||
-	    env_set(&e, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != 0)
+	    env_set(&e, "AWS_REGION", emu->fn.region) != 0 ||
+	    env_set(&e, "AWS_LAMBDA_INITIALIZATION_TYPE", emu->opt.managed ?
+	    "lambda-managed-instances" : "on-demand") != 0)
 		goto fail;
-	if (for_function && env_set(&e, "_HANDLER", emu->handler) != 0)
+	if (for_function && emu->opt.managed) {
+		n = snprintf(mem, sizeof(mem), "%ld", emu->opt.concurrency);
+		if (n < 0 || (size_t)n >= sizeof(mem) ||
+		    env_set(&e, "AWS_LAMBDA_MAX_CONCURRENCY", mem) != 0)
+			goto fail;
+	}
+	if (for_function && env_set(&e, "_HANDLER", emu->fn.handler) != 0)
 		goto fail;
 	*out = e.v;
 	return 0;
@@ -201,7 +208,7 @@ proc_setup_env(struct emu *emu)
 {
 	if (resolve_metadata(emu) != 0)
 		return -1;
-	if (build_env(emu, 0, &emu->env_ext) != 0 || build_env(emu, 1, &emu->env_fn) != 0) {
+	if (build_env(emu, 0, &emu->fn.env_ext) != 0 || build_env(emu, 1, &emu->fn.env_fn) != 0) {
 		emu_warnx("out of memory while building the environment");
 		return -1;
 	}
@@ -211,15 +218,15 @@ proc_setup_env(struct emu *emu)
 void
 proc_free_env(struct emu *emu)
 {
-	env_free(emu->env_ext);
-	env_free(emu->env_fn);
-	emu->env_ext = NULL;
-	emu->env_fn = NULL;
-	free(emu->fn_name);
-	free(emu->region);
-	free(emu->handler);
-	free(emu->arn);
-	emu->fn_name = emu->region = emu->handler = emu->arn = NULL;
+	env_free(emu->fn.env_ext);
+	env_free(emu->fn.env_fn);
+	emu->fn.env_ext = NULL;
+	emu->fn.env_fn = NULL;
+	free(emu->fn.fn_name);
+	free(emu->fn.region);
+	free(emu->fn.handler);
+	free(emu->fn.arn);
+	emu->fn.fn_name = emu->fn.region = emu->fn.handler = emu->fn.arn = NULL;
 }
 
 int
@@ -290,12 +297,12 @@ proc_freeze(struct emu *emu, int freeze)
 {
 	int i;
 
-	if (emu->opt.freeze == FREEZE_NONE || emu->frozen == freeze)
+	if (emu->opt.freeze == FREEZE_NONE || emu->sb.frozen == freeze)
 		return;
-	emu->frozen = freeze;
-	proc_signal(&emu->rt.proc, freeze ? SIGSTOP : SIGCONT);
-	for (i = 0; i < emu->nagents; i++)
-		proc_signal(&emu->agents[i]->proc, freeze ? SIGSTOP : SIGCONT);
+	emu->sb.frozen = freeze;
+	proc_signal(&emu->sb.rt.proc, freeze ? SIGSTOP : SIGCONT);
+	for (i = 0; i < emu->sb.nagents; i++)
+		proc_signal(&emu->sb.agents[i]->proc, freeze ? SIGSTOP : SIGCONT);
 }
 
 static void
@@ -324,16 +331,16 @@ proc_reap(struct emu *emu)
 			continue;
 		if (pid <= 0)
 			break;
-		if (emu->rt.proc.pid == pid && emu->rt.proc.running) {
-			record_exit(&emu->rt.proc, status);
-			lifecycle_on_child_exit(emu, NULL);
+		if (emu->sb.rt.proc.pid == pid && emu->sb.rt.proc.running) {
+			record_exit(&emu->sb.rt.proc, status);
+			phase_on_child_exit(emu, NULL);
 			continue;
 		}
-		for (i = 0; i < emu->nagents; i++) {
-			struct agent *a = emu->agents[i];
+		for (i = 0; i < emu->sb.nagents; i++) {
+			struct agent *a = emu->sb.agents[i];
 			if (a->proc.pid == pid && a->proc.running) {
 				record_exit(&a->proc, status);
-				lifecycle_on_child_exit(emu, a);
+				phase_on_child_exit(emu, a);
 				break;
 			}
 		}
@@ -353,9 +360,9 @@ proc_kill_groups(struct emu *emu)
 {
 	int i;
 
-	kill_group(emu->rt.proc.pid);
-	for (i = 0; i < emu->nagents; i++)
-		kill_group(emu->agents[i]->proc.pid);
+	kill_group(emu->sb.rt.proc.pid);
+	for (i = 0; i < emu->sb.nagents; i++)
+		kill_group(emu->sb.agents[i]->proc.pid);
 }
 
 /* 1 if pgrp is the process group of a supervised leader. */
@@ -364,10 +371,10 @@ supervised_group(const struct emu *emu, pid_t pgrp)
 {
 	int i;
 
-	if (pgrp > 0 && pgrp == emu->rt.proc.pid)
+	if (pgrp > 0 && pgrp == emu->sb.rt.proc.pid)
 		return 1;
-	for (i = 0; i < emu->nagents; i++) {
-		if (pgrp > 0 && pgrp == emu->agents[i]->proc.pid)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (pgrp > 0 && pgrp == emu->sb.agents[i]->proc.pid)
 			return 1;
 	}
 	return 0;
@@ -424,7 +431,7 @@ kill_child(struct emu *emu, pid_t pid, pid_t self)
 		return;
 	/* A failure (gone, or EPERM after a set-user-ID exec) shows in proc_children_left. */
 	if (kill(pid, SIGKILL) == 0 && !supervised_group(emu, pgrp))
-		note_stray(&emu->strays, pid);
+		note_stray(&emu->sb.strays, pid);
 }
 
 int
@@ -448,15 +455,25 @@ proc_kill_strays(struct emu *emu)
 	return 0;
 }
 
+void
+proc_sweep(struct emu *emu)
+{
+	if (emu->sb.strays.unlisted || proc_kill_strays(emu) == 0)
+		return;
+	emu->sb.strays.unlisted = 1;
+	emu_warnx("cannot list child processes in /proc (%s): processes that left their "
+	    "process group may outlive the run", strerror(errno));
+}
+
 int
 proc_any_running(const struct emu *emu)
 {
 	int i;
 
-	if (emu->rt.proc.running)
+	if (emu->sb.rt.proc.running)
 		return 1;
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->proc.running)
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->proc.running)
 			return 1;
 	}
 	return 0;

@@ -19,7 +19,7 @@ void	proc_signal(struct child *c, int sig);
 void	proc_kill(struct child *c, int expected);
 /* SIGSTOP (freeze 1) or SIGCONT (0) every running process group. */
 void	proc_freeze(struct emu *emu, int freeze);
-/* Reaps every exited child (SIGCHLD) and tells the lifecycle. */
+/* Reaps every exited child (SIGCHLD) and tells the dispatcher. */
 void	proc_reap(struct emu *emu);
 /* SIGKILL to every process group ever started (stragglers after their leader). */
 void	proc_kill_groups(struct emu *emu);
@@ -29,6 +29,13 @@ void	proc_kill_groups(struct emu *emu);
  * 0, or -1 with errno when /proc cannot be read.
  */
 int	proc_kill_strays(struct emu *emu);
+/*
+ * Kills every child left, including those that left their process group:
+ * Lambda tears the whole sandbox down. Orphans reach us (the subreaper) as
+ * their parents die, so this runs on every tick until no child is left. When
+ * /proc cannot be read, warns once and stops trying.
+ */
+void	proc_sweep(struct emu *emu);
 /* 1 while any supervised leader is running. */
 int	proc_any_running(const struct emu *emu);
 /* 1 while the emulator has any child process at all (not reaped). */

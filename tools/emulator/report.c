@@ -67,11 +67,11 @@ rep_max_memory_mb(const struct emu *emu)
 	long kb = 0;
 	int i;
 
-	if (emu->rt.proc.running)
-		kb += vm_hwm_kb(emu->rt.proc.pid);
-	for (i = 0; i < emu->nagents; i++) {
-		if (emu->agents[i]->proc.running)
-			kb += vm_hwm_kb(emu->agents[i]->proc.pid);
+	if (emu->sb.rt.proc.running)
+		kb += vm_hwm_kb(emu->sb.rt.proc.pid);
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (emu->sb.agents[i]->proc.running)
+			kb += vm_hwm_kb(emu->sb.agents[i]->proc.pid);
 	}
 	return kb < 1024 ? 1 : (int)((kb + 1023) / 1024);
 }
@@ -96,7 +96,7 @@ rep_agent_failed(const struct agent *a)
 static const struct init_rec *
 first_init(const struct emu *emu)
 {
-	return emu->ninits > 0 ? &emu->inits[0] : NULL;
+	return emu->init.n > 0 ? &emu->init.recs[0] : NULL;
 }
 
 static int
@@ -104,8 +104,8 @@ any_init_failed(const struct emu *emu)
 {
 	int i;
 
-	for (i = 0; i < emu->ninits; i++) {
-		if (emu->inits[i].status != NULL && strcmp(emu->inits[i].status, "success") != 0)
+	for (i = 0; i < emu->init.n; i++) {
+		if (emu->init.recs[i].status != NULL && strcmp(emu->init.recs[i].status, "success") != 0)
 			return 1;
 	}
 	return 0;
@@ -116,16 +116,16 @@ rep_exit_status(const struct emu *emu)
 {
 	int i;
 
-	if (any_init_failed(emu) || emu->resets > 0 || emu->interrupted ||
-	    emu->shutdown_reason == NULL ||
-	    strcmp(emu->shutdown_reason, emu->opt.shutdown_reason) != 0)
+	if (any_init_failed(emu) || emu->ph.resets > 0 || emu->ph.interrupted ||
+	    emu->shut.reason == NULL ||
+	    strcmp(emu->shut.reason, emu->opt.shutdown_reason) != 0)
 		return 1;
-	for (i = 0; i < emu->nretired; i++) {
-		if (rep_agent_failed(emu->retired[i]))
+	for (i = 0; i < emu->sb.nretired; i++) {
+		if (rep_agent_failed(emu->sb.retired[i]))
 			return 1;
 	}
-	for (i = 0; i < emu->nagents; i++) {
-		if (rep_agent_failed(emu->agents[i]))
+	for (i = 0; i < emu->sb.nagents; i++) {
+		if (rep_agent_failed(emu->sb.agents[i]))
 			return 1;
 	}
 	return 0;
@@ -141,7 +141,7 @@ describe_exit(const struct emu *emu, const struct child *c, const struct agent *
 		n = snprintf(buf, bufsz, "not started");
 	else if (c->running)
 		n = snprintf(buf, bufsz, "still running");
-	else if (c->killed && emu->interrupted)
+	else if (c->killed && emu->ph.interrupted)
 		n = snprintf(buf, bufsz, "SIGKILLed (the emulator was interrupted)");
 	else if (c->killed && c->kill_expected && a == NULL)
 		n = snprintf(buf, bufsz, "SIGKILLed (no extensions: the runtime gets 0 ms)");
@@ -171,27 +171,123 @@ init_ms(const struct init_rec *r)
 static double
 shutdown_ms(const struct emu *emu)
 {
-	if (!emu->shutdown_started)
+	if (!emu->shut.started)
 		return 0;
-	return (emu->t_shut_end > 0 ? emu->t_shut_end : emu_mono_ms()) - emu->t_shut_start;
+	return (emu->shut.t_end > 0 ? emu->shut.t_end : emu_mono_ms()) - emu->shut.t_start;
+}
+
+/* Nearest-rank percentile p (0..100] of the sorted v[0..n). */
+static double
+percentile(const double *v, int n, double p)
+{
+	int k = (int)(p / 100.0 * (double)n + 0.999999);
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * p50, mean and p99 of post-runtime (what = 0) or post-response (1) time over
+ * the warm invokes: successful ones that were not the first of their sandbox.
+ * Returns how many there were (0: no figures).
+ */
+static int
+warm_stats(const struct emu *emu, int what, double *p50, double *mean, double *p99)
+{
+	double *v = calloc((size_t)emu->inv.n + 1, sizeof(*v)), sum = 0;
+	int i, n = 0;
+
+	*p50 = *mean = *p99 = 0;
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < emu->inv.n; i++) {
+		const struct invoke_rec *r = &emu->inv.recs[i];
+		if (r->cold || strcmp(r->status, "success") != 0)
+			continue;
+		v[n] = what == 0 ? r->post_runtime_ms : r->post_response_ms;
+		sum += v[n++];
+	}
+	if (n > 0) {
+		qsort(v, (size_t)n, sizeof(*v), cmp_double);
+		*p50 = percentile(v, n, 50);
+		*p99 = percentile(v, n, 99);
+		*mean = sum / n;
+	}
+	free(v);
+	return n;
+}
+
+/* exec -> register and exec -> first next of an extension process; -1: not reached. */
+static double
+since_exec(const struct agent *a, double t)
+{
+	return a->t_exec > 0 && t > 0 ? t - a->t_exec : -1;
+}
+
+static void
+summary_warm(const struct emu *emu)
+{
+	static const char *const label[2] = { "post-runtime (warm)", "post-response (warm)" };
+	double p50, mean, p99;
+	char a[32], b[32], c[32];
+	int what, n;
+
+	for (what = 0; what < 2; what++) {
+		n = warm_stats(emu, what, &p50, &mean, &p99);
+		if (n == 0)
+			continue;
+		emu_fmt_ms(p50, a, sizeof(a));
+		emu_fmt_ms(mean, b, sizeof(b));
+		emu_fmt_ms(p99, c, sizeof(c));
+		rep_line(emu, "  %-21s p50 %s ms, mean %s ms, p99 %s ms (%d invokes)", label[what],
+		    a, b, c, n);
+	}
+}
+
+static void
+summary_init_times(const struct emu *emu, const struct agent *ag)
+{
+	char a[32] = "-", b[32] = "-";
+	double reg = since_exec(ag, ag->t_register), next = since_exec(ag, ag->t_first_next);
+
+	if (ag->path == NULL)
+		return;
+	if (reg >= 0)
+		emu_fmt_ms(reg, a, sizeof(a));
+	if (next >= 0)
+		emu_fmt_ms(next, b, sizeof(b));
+	rep_line(emu, "  extension init %s (environment %d): exec -> register %s ms, "
+	    "exec -> first next %s ms", ag->name, ag->environment, a, b);
 }
 
 static void
 summary_invoke(const struct emu *emu, int i)
 {
-	const struct invoke_rec *r = &emu->invokes[i];
-	char a[32], b[32], init[96] = "";
+	const struct invoke_rec *r = &emu->inv.recs[i];
+	char a[32], b[32], c[32], init[96] = "";
 
 	if (r->reinit > 0) {
-		const struct init_rec *in = &emu->inits[r->reinit - 1];
+		const struct init_rec *in = &emu->init.recs[r->reinit - 1];
 		emu_fmt_ms(init_ms(in), a, sizeof(a));
 		emu_msg(init, sizeof(init), ", after a re-init of %s ms (%s)", a,
 		    in->status != NULL ? in->status : "not done");
 	}
 	emu_fmt_ms(r->runtime_ms, a, sizeof(a));
 	emu_fmt_ms(r->post_runtime_ms, b, sizeof(b));
-	rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, %s (%s)%s", i + 1, a, b,
-	    r->status, r->request_id, init);
+	emu_fmt_ms(r->post_response_ms, c, sizeof(c));
+	rep_line(emu, "  invoke %-6d runtime %s ms, post-runtime %s ms, post-response %s ms, %s (%s)%s",
+	    i + 1, a, b, c, r->status, r->request_id, init);
 }
 
 /* One extension's line; a header first when the run had several environments. */
@@ -200,7 +296,7 @@ summary_agent(const struct emu *emu, const struct agent *ag, int *env)
 {
 	char what[128], events[32];
 
-	if (emu->ninits > 1 && ag->environment != *env)
+	if (emu->init.n > 1 && ag->environment != *env)
 		rep_line(emu, "  environment %d:", ag->environment);
 	*env = ag->environment;
 	ext_events_text(ag->events, events, sizeof(events));
@@ -228,20 +324,28 @@ rep_summary(const struct emu *emu)
 	    first != NULL && first->status != NULL ? first->status : "not done",
 	    first != NULL && first->error != NULL ? ", " : "",
 	    first != NULL && first->error != NULL ? first->error : "");
-	for (i = 0; i < emu->ninvokes; i++)
+	for (i = 0; i < emu->sb.nretired; i++)
+		summary_init_times(emu, emu->sb.retired[i]);
+	for (i = 0; i < emu->sb.nagents; i++)
+		summary_init_times(emu, emu->sb.agents[i]);
+	for (i = 0; i < emu->inv.n; i++)
 		summary_invoke(emu, i);
+	summary_warm(emu);
+	if (emu->opt.managed)
+		rep_line(emu, "  concurrency:   at most %d invokes at once (of %ld allowed)",
+		    emu->inv.max_concurrent, emu->opt.concurrency);
 	emu_fmt_ms(shutdown_ms(emu), a, sizeof(a));
 	rep_line(emu, "  shutdown:      %s ms (reason %s)", a,
-	    emu->shutdown_reason ? emu->shutdown_reason : "none");
-	rep_line(emu, "  resets:        %d", emu->resets);
-	for (i = 0; i < emu->nretired; i++)
-		summary_agent(emu, emu->retired[i], &env);
-	for (i = 0; i < emu->nagents; i++)
-		summary_agent(emu, emu->agents[i], &env);
-	describe_exit(emu, &emu->rt.proc, NULL, what, sizeof(what));
+	    emu->shut.reason ? emu->shut.reason : "none");
+	rep_line(emu, "  resets:        %d", emu->ph.resets);
+	for (i = 0; i < emu->sb.nretired; i++)
+		summary_agent(emu, emu->sb.retired[i], &env);
+	for (i = 0; i < emu->sb.nagents; i++)
+		summary_agent(emu, emu->sb.agents[i], &env);
+	describe_exit(emu, &emu->sb.rt.proc, NULL, what, sizeof(what));
 	rep_line(emu, "  runtime: %s", what);
 	rep_line(emu, "  result: %s (exit %d)%s", status == 0 ? "OK, Lambda would accept this run" :
-	    "FAILED", status, emu->interrupted ? " (interrupted)" : "");
+	    "FAILED", status, emu->ph.interrupted ? " (interrupted)" : "");
 }
 
 static struct json_object *
@@ -321,6 +425,11 @@ agent_json(const struct agent *a)
 	if (o != NULL)
 		child_json(&a->proc, o, &bad);
 	bad |= json_set(o, "kill_expected", json_object_new_boolean(a->proc.kill_expected));
+	if (o != NULL) {
+		double reg = since_exec(a, a->t_register), next = since_exec(a, a->t_first_next);
+		bad |= set_nullable(o, "exec_to_register_ms", reg >= 0 ? json_ms(reg) : NULL);
+		bad |= set_nullable(o, "exec_to_first_next_ms", next >= 0 ? json_ms(next) : NULL);
+	}
 	bad |= json_set(o, "ok", json_object_new_boolean(!rep_agent_failed(a)));
 	bad |= json_set(o, "errors", errs);
 	if (bad) {
@@ -330,16 +439,96 @@ agent_json(const struct agent *a)
 	return o;
 }
 
+/* {"name": ms after the response} per INVOKE subscriber. */
+static struct json_object *
+nexts_json(const struct invoke_rec *r)
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	for (i = 0; o != NULL && i < r->nnext; i++) {
+		if (json_set(o, r->next[i].agent->name, json_ms(r->next[i].ms)) != 0) {
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static struct json_object *
+warm_json(const struct emu *emu)
+{
+	struct json_object *o = json_object_new_object();
+	double p50, mean, p99;
+	int bad = 0, n;
+
+	n = warm_stats(emu, 0, &p50, &mean, &p99);
+	bad |= json_set(o, "warm_invokes", json_object_new_int(n));
+	bad |= json_set(o, "post_runtime_p50_ms", json_ms(p50));
+	bad |= json_set(o, "post_runtime_mean_ms", json_ms(mean));
+	bad |= json_set(o, "post_runtime_p99_ms", json_ms(p99));
+	(void)warm_stats(emu, 1, &p50, &mean, &p99);
+	bad |= json_set(o, "post_response_p50_ms", json_ms(p50));
+	bad |= json_set(o, "post_response_mean_ms", json_ms(mean));
+	bad |= json_set(o, "post_response_p99_ms", json_ms(p99));
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Epoch ms with 3 decimals; JSON null for 0 (not happened). */
+static struct json_object *
+instant_json(double epoch_ms)
+{
+	char text[32];
+	int n;
+
+	if (epoch_ms <= 0)
+		return NULL;
+	n = snprintf(text, sizeof(text), "%.3f", epoch_ms);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return NULL;
+	return json_object_new_double_s(epoch_ms, text);
+}
+
+static struct json_object *
+freezes_json(const struct emu *emu)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+
+	for (i = 0; arr != NULL && i < emu->ph.nfreezes; i++) {
+		struct json_object *f = json_object_new_object();
+		int bad = 0;
+
+		bad |= json_set(f, "frozen_at_ms", instant_json(emu->ph.freezes[i].frozen_at));
+		if (f != NULL)
+			bad |= set_nullable(f, "thawed_at_ms", instant_json(emu->ph.freezes[i].thawed_at));
+		if (bad || add_item(arr, f) != 0) {
+			if (bad)
+				json_object_put(f);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static struct json_object *
 invoke_json(const struct emu *emu, const struct invoke_rec *r)
 {
-	const struct init_rec *in = r->reinit > 0 ? &emu->inits[r->reinit - 1] : NULL;
+	const struct init_rec *in = r->reinit > 0 ? &emu->init.recs[r->reinit - 1] : NULL;
 	struct json_object *o = json_object_new_object();
 	int bad = 0;
 
 	bad |= json_set(o, "request_id", json_object_new_string(r->request_id));
 	bad |= json_set(o, "runtime_ms", json_ms(r->runtime_ms));
 	bad |= json_set(o, "post_runtime_ms", json_ms(r->post_runtime_ms));
+	bad |= json_set(o, "post_response_ms", json_ms(r->post_response_ms));
+	bad |= json_set(o, "extension_next_ms", nexts_json(r));
+	bad |= json_set(o, "cold", json_object_new_boolean(r->cold));
 	bad |= json_set(o, "duration_ms", json_ms(r->duration_ms));
 	bad |= json_set(o, "status", json_object_new_string(r->status));
 	bad |= json_set(o, "produced_bytes", json_object_new_int64((int64_t)r->produced_bytes));
@@ -367,14 +556,14 @@ build_report(const struct emu *emu)
 	const struct init_rec *first = first_init(emu);
 	int bad = 0, i;
 
-	for (i = 0; inv != NULL && i < emu->ninvokes; i++)
-		bad |= add_item(inv, invoke_json(emu, &emu->invokes[i]));
-	for (i = 0; exts != NULL && i < emu->nretired; i++)
-		bad |= add_item(exts, agent_json(emu->retired[i]));
-	for (i = 0; exts != NULL && i < emu->nagents; i++)
-		bad |= add_item(exts, agent_json(emu->agents[i]));
+	for (i = 0; inv != NULL && i < emu->inv.n; i++)
+		bad |= add_item(inv, invoke_json(emu, &emu->inv.recs[i]));
+	for (i = 0; exts != NULL && i < emu->sb.nretired; i++)
+		bad |= add_item(exts, agent_json(emu->sb.retired[i]));
+	for (i = 0; exts != NULL && i < emu->sb.nagents; i++)
+		bad |= add_item(exts, agent_json(emu->sb.agents[i]));
 	if (rt != NULL)
-		child_json(&emu->rt.proc, rt, &bad);
+		child_json(&emu->sb.rt.proc, rt, &bad);
 	bad |= json_set(o, "init_ms", json_ms(init_ms(first)));
 	bad |= json_set(o, "init_status", json_object_new_string(first != NULL &&
 	    first->status != NULL ? first->status : "incomplete"));
@@ -385,14 +574,19 @@ build_report(const struct emu *emu)
 		    string_or_null(first != NULL ? first->error_msg : NULL, &bad));
 	}
 	bad |= json_set(o, "invokes", inv);
+	bad |= json_set(o, "managed_instances", json_object_new_boolean(emu->opt.managed));
+	bad |= json_set(o, "max_concurrent_invokes", json_object_new_int(emu->opt.managed ?
+	    emu->inv.max_concurrent : emu->inv.n > 0));
+	bad |= json_set(o, "warm", warm_json(emu));
+	bad |= json_set(o, "freezes", freezes_json(emu));
 	bad |= json_set(o, "shutdown_ms", json_ms(shutdown_ms(emu)));
-	bad |= json_set(o, "resets", json_object_new_int(emu->resets));
+	bad |= json_set(o, "resets", json_object_new_int(emu->ph.resets));
 	if (o != NULL)
-		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shutdown_reason, &bad));
+		bad |= set_nullable(o, "shutdown_reason", string_or_null(emu->shut.reason, &bad));
 	bad |= json_set(o, "extensions", exts);
 	bad |= json_set(o, "runtime", rt);
 	bad |= json_set(o, "telemetry", tel_stats_json(emu->tel));
-	bad |= json_set(o, "interrupted", json_object_new_boolean(emu->interrupted));
+	bad |= json_set(o, "interrupted", json_object_new_boolean(emu->ph.interrupted));
 	bad |= json_set(o, "exit_status", json_object_new_int(rep_exit_status(emu)));
 	if (bad) {
 		json_object_put(o);

@@ -1,4 +1,4 @@
-/* reset.c -- resets: the Shutdown phase after a failure, then a fresh sandbox for the next invoke. */
+/* reset.c -- a sandbox after a reset: its records retired, a fresh one for the next init. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -8,21 +8,9 @@
 
 #include "emu.h"
 #include "extapi.h"
-#include "lifecycle.h"
 #include "reset.h"
-#include "shutdown.h"
 #include "telemetry.h"
 #include "util.h"
-
-void
-reset_begin(struct emu *emu, const char *reason)
-{
-	if (emu->shutdown_started)
-		return;
-	emu->resets++;
-	emu->resetting = 1;
-	shutdown_begin(emu, reason);
-}
 
 /* The extensions of a reset sandbox leave the table but stay in the report. */
 static int
@@ -31,42 +19,33 @@ retire_agents(struct emu *emu)
 	struct agent **v;
 	int i;
 
-	if (emu->nagents == 0)
+	if (emu->sb.nagents == 0)
 		return 0;
-	v = realloc(emu->retired, (size_t)(emu->nretired + emu->nagents) * sizeof(*v));
+	v = realloc(emu->sb.retired, (size_t)(emu->sb.nretired + emu->sb.nagents) * sizeof(*v));
 	if (v == NULL)
 		return -1;
-	emu->retired = v;
-	for (i = 0; i < emu->nagents; i++) {
-		v[emu->nretired++] = emu->agents[i];
-		emu->agents[i] = NULL;
+	emu->sb.retired = v;
+	for (i = 0; i < emu->sb.nagents; i++) {
+		v[emu->sb.nretired++] = emu->sb.agents[i];
+		emu->sb.agents[i] = NULL;
 	}
-	emu->nagents = 0;
+	emu->sb.nagents = 0;
 	return 0;
 }
 
 int
-reset_continue(struct emu *emu)
+reset_renew(struct emu *emu)
 {
-	if (!emu->resetting || emu->interrupted || emu->ninvokes >= emu->opt.invokes)
-		return 0;
 	if (retire_agents(emu) != 0) {
 		emu_warnx("out of memory: cannot re-initialise the sandbox; ending the run");
-		return 0;
+		return -1;
 	}
 	/* The parked requests were answered and the processes are gone: start afresh. */
 	tel_reset(emu->tel);
-	memset(&emu->rt, 0, sizeof(emu->rt));
-	emu->rt.proc.exit_code = -1;
-	emu->registration_closed = 0;
-	emu->shutdown_started = 0;
-	emu->resetting = 0;
-	emu->t_shut_end = 0;
-	/* The next invoke comes as usual, and runs init first. */
-	emu->need_init = 1;
-	emu->phase = PH_GAP;
-	lifecycle_arm(emu, (double)emu->opt.gap_ms);
-	return 1;
+	memset(&emu->sb.rt, 0, sizeof(emu->sb.rt));
+	emu->sb.rt.proc.exit_code = -1;
+	emu->sb.registration_closed = 0;
+	return 0;
 }
 
 void
@@ -74,14 +53,14 @@ reset_free_agents(struct emu *emu)
 {
 	int i;
 
-	for (i = 0; i < emu->nagents; i++) {
-		ext_agent_free(emu->agents[i]);
-		emu->agents[i] = NULL;
+	for (i = 0; i < emu->sb.nagents; i++) {
+		ext_agent_free(emu->sb.agents[i]);
+		emu->sb.agents[i] = NULL;
 	}
-	emu->nagents = 0;
-	for (i = 0; i < emu->nretired; i++)
-		ext_agent_free(emu->retired[i]);
-	free(emu->retired);
-	emu->retired = NULL;
-	emu->nretired = 0;
+	emu->sb.nagents = 0;
+	for (i = 0; i < emu->sb.nretired; i++)
+		ext_agent_free(emu->sb.retired[i]);
+	free(emu->sb.retired);
+	emu->sb.retired = NULL;
+	emu->sb.nretired = 0;
 }

@@ -1,18 +1,17 @@
-/* reset.h -- resets: the Shutdown phase after a failure, then a fresh sandbox for the next invoke. */
+/* reset.h -- a sandbox after a reset: its records retired, a fresh one for the next init. */
 #ifndef EMU_RESET_H
 #define EMU_RESET_H
 
 #include "emu.h"
 
-/* Starts a reset: the Shutdown phase with reason (timeout, failure), counted. */
-void	reset_begin(struct emu *emu, const char *reason);
 /*
- * The Shutdown phase is over (every process reaped or given up on). After a
- * reset with invokes left, clears the sandbox's state and schedules the next
- * invoke, which re-runs init: returns 1. Otherwise 0: the run ends.
+ * The reset's Shutdown phase is over (every process reaped or given up on):
+ * the extensions leave the table (kept for the report), the runtime record is
+ * cleared, telemetry subscriptions stop and subscription opens again.
+ * 0, or -1 after a message (out of memory: the run cannot go on).
  */
-int	reset_continue(struct emu *emu);
-/* Frees every extension record, current and reset ones. */
+int	reset_renew(struct emu *emu);
+/* Frees every extension record, current and retired ones. */
 void	reset_free_agents(struct emu *emu);
 
 #endif

@@ -11,7 +11,8 @@
 
 #include "emu.h"
 #include "httpd.h"
-#include "lifecycle.h"
+#include "lmi.h"
+#include "phase.h"
 #include "rtapi.h"
 #include "util.h"
 
@@ -39,19 +40,38 @@ refuse(struct emu *emu, struct evhttp_request *req, const char *target)
 {
 	http_reply_error(req, 403, E_TRANSITION,
 	    "State transition from %s to %s failed for runtime. Error: %s",
-	    rt_state_name(emu->rt.state), target, NOT_ALLOWED);
+	    rt_state_name(emu->sb.rt.state), target, NOT_ALLOWED);
+}
+
+/* Managed Instances: every worker of the runtime may wait in next at once. */
+static void
+lmi_next(struct emu *emu, struct evhttp_request *req)
+{
+	if (emu->sb.rt.state == RT_NONE || emu->sb.rt.state == RT_INIT_ERROR) {
+		refuse(emu, req, "Ready");
+		return;
+	}
+	lmi_on_runtime_next(emu, req);
+	if (emu->sb.rt.state == RT_STARTED) {
+		emu->sb.rt.state = RT_READY;
+		phase_on_runtime_next(emu);
+	}
 }
 
 void
 rt_handle_next(struct emu *emu, struct evhttp_request *req)
 {
-	if (emu->rt.state != RT_STARTED && emu->rt.state != RT_RESPONDED) {
+	if (emu->opt.managed) {
+		lmi_next(emu, req);
+		return;
+	}
+	if (emu->sb.rt.state != RT_STARTED && emu->sb.rt.state != RT_RESPONDED) {
 		refuse(emu, req, "Ready");
 		return;
 	}
-	emu->rt.state = RT_READY;
-	emu->rt.next_req = req;	/* parked: answered by rt_release_invoke or at teardown */
-	lifecycle_on_runtime_next(emu);
+	emu->sb.rt.state = RT_READY;
+	emu->sb.rt.next_req = req;	/* parked: answered by rt_release_invoke or at teardown */
+	phase_on_runtime_next(emu);
 }
 
 static char *
@@ -71,12 +91,32 @@ rt_handle_result(struct emu *emu, struct evhttp_request *req, const char *id, in
 	size_t len = 0;
 	char *body;
 
+	if (emu->opt.managed) {
+		if (!lmi_known(emu, id)) {
+			http_reply_error(req, 400, "InvalidRequestID", "Invalid request ID");
+			return;
+		}
+		body = keep_response(req, &len);
+		if (body == NULL) {
+			http_reply_abort(req);
+			return;
+		}
+		if (is_error) {
+			type = http_header(req, H_ERROR_TYPE);
+			if (type == NULL || type[0] == '\0')
+				type = "Runtime.Unknown";
+		}
+		/* The invoke is recorded before the answer goes: type lives in req until then. */
+		lmi_on_result(emu, id, is_error, len, type, body);
+		http_reply_accepted(req);
+		return;
+	}
 	/* The RIE checks the request id first (AwsRequestIDValidator), then the state. */
-	if (emu->phase != PH_INVOKE || strcmp(id, emu->cur.id) != 0) {
+	if (emu->ph.phase != PH_INVOKE || strcmp(id, emu->inv.cur.id) != 0) {
 		http_reply_error(req, 400, "InvalidRequestID", "Invalid request ID");
 		return;
 	}
-	if (emu->rt.state != RT_RUNNING) {
+	if (emu->sb.rt.state != RT_RUNNING) {
 		refuse(emu, req, is_error ? "InvocationErrorResponse" : "InvocationResponse");
 		return;
 	}
@@ -85,13 +125,13 @@ rt_handle_result(struct emu *emu, struct evhttp_request *req, const char *id, in
 		http_reply_abort(req);
 		return;
 	}
-	free(emu->cur.response);
-	emu->cur.response = body;
-	emu->rt.state = RT_RESPONDED;
+	free(emu->inv.cur.response);
+	emu->inv.cur.response = body;
+	emu->sb.rt.state = RT_RESPONDED;
 	if (!is_error && len > (size_t)EMU_MAX_PAYLOAD) {
 		http_reply_error(req, 413, "RequestEntityTooLarge",
 		    "Exceeded maximum allowed payload size (%ld bytes).", EMU_MAX_PAYLOAD);
-		lifecycle_on_runtime_result(emu, 1, len, "Function.ResponseSizeTooLarge");
+		phase_on_runtime_result(emu, 1, len, "Function.ResponseSizeTooLarge");
 		return;
 	}
 	if (is_error) {
@@ -100,7 +140,7 @@ rt_handle_result(struct emu *emu, struct evhttp_request *req, const char *id, in
 			type = "Runtime.Unknown";
 	}
 	http_reply_accepted(req);
-	lifecycle_on_runtime_result(emu, is_error, len, type);
+	phase_on_runtime_result(emu, is_error, len, type);
 }
 
 void
@@ -108,37 +148,37 @@ rt_handle_init_error(struct emu *emu, struct evhttp_request *req)
 {
 	const char *type;
 
-	if (emu->rt.state != RT_STARTED) {
+	if (emu->sb.rt.state != RT_STARTED) {
 		refuse(emu, req, "InitError");
 		return;
 	}
 	type = http_header(req, H_ERROR_TYPE);
 	if (type == NULL || type[0] == '\0')
 		type = "Runtime.Unknown";
-	emu->rt.state = RT_INIT_ERROR;
+	emu->sb.rt.state = RT_INIT_ERROR;
 	http_reply_accepted(req);
-	lifecycle_on_runtime_init_error(emu, type);
+	phase_on_runtime_init_error(emu, type);
 }
 
 void
 rt_release_invoke(struct emu *emu)
 {
-	struct evhttp_request *req = emu->rt.next_req;
+	struct evhttp_request *req = emu->sb.rt.next_req;
 	struct evkeyvalq *out;
 	char deadline[32];
 	int n, bad = 0;
 
 	if (req == NULL)
 		return;
-	emu->rt.next_req = NULL;
-	emu->rt.state = RT_RUNNING;
+	emu->sb.rt.next_req = NULL;
+	emu->sb.rt.state = RT_RUNNING;
 	out = evhttp_request_get_output_headers(req);
-	n = snprintf(deadline, sizeof(deadline), "%lld", (long long)emu->cur.deadline_epoch_ms);
+	n = snprintf(deadline, sizeof(deadline), "%lld", (long long)emu->inv.cur.deadline_epoch_ms);
 	if (n < 0 || (size_t)n >= sizeof(deadline))
 		bad = 1;
-	if (bad || evhttp_add_header(out, "Lambda-Runtime-Aws-Request-Id", emu->cur.id) != 0 ||
-	    evhttp_add_header(out, "Lambda-Runtime-Trace-Id", emu->cur.trace) != 0 ||
-	    evhttp_add_header(out, "Lambda-Runtime-Invoked-Function-Arn", emu->arn) != 0 ||
+	if (bad || evhttp_add_header(out, "Lambda-Runtime-Aws-Request-Id", emu->inv.cur.id) != 0 ||
+	    evhttp_add_header(out, "Lambda-Runtime-Trace-Id", emu->inv.cur.trace) != 0 ||
+	    evhttp_add_header(out, "Lambda-Runtime-Invoked-Function-Arn", emu->fn.arn) != 0 ||
 	    evhttp_add_header(out, "Lambda-Runtime-Deadline-Ms", deadline) != 0) {
 		emu_warnx("cannot build the invoke headers");
 		http_reply_abort(req);

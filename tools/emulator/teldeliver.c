@@ -21,6 +21,7 @@
 
 struct trec {
 	struct trec	*next;
+	double		 at;		/* monotonic ms it was buffered */
 	size_t		 len;
 	char		 text[];
 };
@@ -53,12 +54,16 @@ static void post_batch(struct tel_sub *s);
 static void maybe_flush(struct tel_sub *s, int timer_fired);
 
 static void
-arm(struct event *ev, long ms)
+arm(struct event *ev, double ms)
 {
 	struct timeval tv;
+	long long us;
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	if (ms < 0)
+		ms = 0;
+	us = (long long)(ms * 1000.0);
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
 	if (event_add(ev, &tv) != 0)
 		emu_warnx("cannot arm a telemetry timer");
 }
@@ -90,7 +95,7 @@ on_failure(struct tel_sub *s, int code)
 	backoff = RETRY_FIRST_MS << (s->attempts - 1);
 	if (backoff > RETRY_MAX_MS)
 		backoff = RETRY_MAX_MS;
-	arm(s->retry_timer, backoff);
+	arm(s->retry_timer, (double)backoff);
 }
 
 static void
@@ -203,7 +208,9 @@ maybe_flush(struct tel_sub *s, int timer_fired)
 		s->due = 1;
 		return;
 	}
-	if (timer_fired || (long)s->nq >= s->max_items || (long)s->qbytes >= s->max_bytes) {
+	/* Lambda's buffering: out timeoutMs after the oldest record was buffered, or when full. */
+	if (timer_fired || (long)s->nq >= s->max_items || (long)s->qbytes >= s->max_bytes ||
+	    emu_mono_ms() >= s->head->at + (double)s->timeout_ms) {
 		if (event_pending(s->flush_timer, EV_TIMEOUT, NULL))
 			(void)event_del(s->flush_timer);
 		if (build_batch(s) != 0) {
@@ -214,7 +221,7 @@ maybe_flush(struct tel_sub *s, int timer_fired)
 		return;
 	}
 	if (!event_pending(s->flush_timer, EV_TIMEOUT, NULL))
-		arm(s->flush_timer, s->timeout_ms);
+		arm(s->flush_timer, s->head->at + (double)s->timeout_ms - emu_mono_ms());
 }
 
 static void
@@ -325,6 +332,7 @@ tsub_push(struct tel_sub *s, const char *record, size_t len)
 		return;
 	}
 	r->next = NULL;
+	r->at = emu_mono_ms();
 	r->len = len;
 	memcpy(r->text, record, len);
 	r->text[len] = '\0';

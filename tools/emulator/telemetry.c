@@ -186,7 +186,8 @@ check_types(struct json_object *types, unsigned *mask, char *err, size_t errlen)
 }
 
 static int
-validate(struct json_object *root, struct sub_request *sr, char *err, size_t errlen)
+validate(struct json_object *root, struct sub_request *sr, int managed, char *err,
+    size_t errlen)
 {
 	struct json_object *v = NULL, *buffering = NULL, *dest = NULL, *types = NULL;
 	const char *s;
@@ -197,6 +198,11 @@ validate(struct json_object *root, struct sub_request *sr, char *err, size_t err
 	}
 	s = json_object_object_get_ex(root, "schemaVersion", &v) &&
 	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	if (managed && strcmp(s, "2025-01-29") != 0) {
+		/* The LMI RIE's schema accepts this version only. */
+		emu_msg(err, errlen, "schemaVersion: must be 2025-01-29 on Lambda Managed Instances");
+		return -1;
+	}
 	if (strcmp(s, "2022-07-01") != 0 && strcmp(s, "2022-12-13") != 0 &&
 	    strcmp(s, "2025-01-29") != 0) {
 		emu_msg(err, errlen, "schemaVersion: must be 2022-07-01, 2022-12-13 or 2025-01-29");
@@ -279,7 +285,7 @@ install(struct telemetry *tel, const struct agent *a, const struct sub_request *
 	int i;
 
 	sub = tsub_new(emu->base, sr->host, sr->port, sr->path, sr->max_items, sr->max_bytes,
-	    sr->timeout_ms, IO_TIMEOUT_MS + emu->opt.gap_ms);
+	    sr->timeout_ms, IO_TIMEOUT_MS + emu->opt.gap_max_ms);
 	uri = strdup(sr->uri);
 	if (sub == NULL || uri == NULL) {
 		tsub_free(sub);
@@ -378,7 +384,7 @@ tel_handle_subscribe(struct emu *emu, struct evhttp_request *req)
 		return;
 	}
 	if (http_parse_json(body, len, &root, err, sizeof(err)) != 0 ||
-	    validate(root, &sr, err, sizeof(err)) != 0) {
+	    validate(root, &sr, emu->opt.managed, err, sizeof(err)) != 0) {
 		http_reply_error(req, 400, "ValidationError", "%s", err);
 		goto out;
 	}

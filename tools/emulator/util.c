@@ -37,6 +37,28 @@ emu_epoch_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double
+emu_epoch_ms_f(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0.0;
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+long
+emu_random_between(long lo, long hi)
+{
+	uint32_t r = 0;
+
+	if (hi <= lo)
+		return lo;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)rand();
+	return lo + (long)(r % (uint32_t)(hi - lo + 1));
+}
+
 void
 emu_iso_time(int64_t epoch_ms, char *buf, size_t bufsz)
 {

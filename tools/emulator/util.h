@@ -9,6 +9,10 @@
 double	emu_mono_ms(void);
 /* Wall-clock milliseconds since the Unix epoch, for deadlines and records. */
 int64_t	emu_epoch_ms(void);
+/* Wall-clock milliseconds since the Unix epoch, fractional (for the report's instants). */
+double	emu_epoch_ms_f(void);
+/* A random integer in [lo, hi] (lo when hi <= lo). */
+long	emu_random_between(long lo, long hi);
 /* Writes "2006-01-02T15:04:05.000Z" for epoch_ms into buf (>= 32 bytes). */
 void	emu_iso_time(int64_t epoch_ms, char *buf, size_t bufsz);
 /* Fills out (>= EMU_ID_LEN + 1 bytes) with a random lowercase UUID v4. 0 or -1. */
