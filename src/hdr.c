@@ -3,8 +3,10 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hdr.h"
@@ -91,23 +93,87 @@ hdr_is_hop_by_hop(const char *name)
 	return in_list(name, hop_by_hop, NELEM(hop_by_hop));
 }
 
+/* The next element of a comma-separated list at *p, trimmed; false at the end. */
+static bool
+next_token(const char **p, const char **ret, size_t *ret_len)
+{
+	while (**p != '\0') {
+		size_t len, end;
+
+		*p += strspn(*p, " \t,");
+		len = strcspn(*p, ",");
+		for (end = len; end > 0 && ((*p)[end - 1] == ' ' || (*p)[end - 1] == '\t'); end--)
+			;
+		*ret = *p;
+		*ret_len = end;
+		*p += len;
+		if (end > 0)
+			return true;
+	}
+	return false;
+}
+
 bool
 hdr_list_names(const char *list, const char *name)
 {
-	const char *p = list;
+	const char *tok;
+	size_t len;
 
-	while (p != NULL && *p != '\0') {
-		size_t len, end;
-
-		p += strspn(p, " \t,");
-		len = strcspn(p, ",");
-		for (end = len; end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\t'); end--)
-			;
-		if (end > 0 && ascii_case_equal(p, end, name))
+	while (list != NULL && next_token(&list, &tok, &len))
+		if (ascii_case_equal(tok, len, name))
 			return true;
-		p += len;
-	}
 	return false;
+}
+
+static int
+token_cmp(const void *a, const void *b)
+{
+	const struct hdr_token *x = a, *y = b;
+
+	return ascii_case_compare(x->p, x->len, y->p, y->len);
+}
+
+int
+hdr_names_add(struct hdr_names *set, const char *list)
+{
+	const char *tok;
+	size_t len;
+
+	while (next_token(&list, &tok, &len)) {
+		if (set->n == set->cap) {
+			size_t cap = set->cap ? set->cap * 2 : 8;
+			struct hdr_token *grown = realloc(set->v, cap * sizeof(*grown));
+
+			if (grown == NULL)
+				return -ENOMEM;
+			set->v = grown;
+			set->cap = cap;
+		}
+		set->v[set->n++] = (struct hdr_token){ tok, len };
+	}
+	set->sorted = false;
+	return 0;
+}
+
+bool
+hdr_names_has(struct hdr_names *set, const char *name)
+{
+	struct hdr_token key = { name, strlen(name) };
+
+	if (set->n == 0)
+		return false;
+	if (!set->sorted) {
+		qsort(set->v, set->n, sizeof(*set->v), token_cmp);
+		set->sorted = true;
+	}
+	return bsearch(&key, set->v, set->n, sizeof(*set->v), token_cmp) != NULL;
+}
+
+void
+hdr_names_clear(struct hdr_names *set)
+{
+	free(set->v);
+	memset(set, 0, sizeof(*set));
 }
 
 bool

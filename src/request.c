@@ -68,15 +68,46 @@ relay_req_set_header(struct relay_req *rr, const char *name, const char *value)
 	return evhttp_add_header(&rr->headers, name, value) == 0 ? 0 : -ENOMEM;
 }
 
-int
-relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value)
+/* A client header: 1 to forward, 0 to leave (the relay's own, or one Connection names), -EINVAL. */
+static int
+client_header(const char *name, const char *value, struct hdr_names *hop)
 {
 	if (!hdr_name_valid(name) || !hdr_value_valid(value))
 		return -EINVAL;
-	if (hdr_is_relay_owned(name))
+	if (hdr_is_relay_owned(name) || (hop != NULL && hdr_names_has(hop, name)))
 		return 0;
+	return 1;
+}
+
+int
+relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value)
+{
+	int rc = client_header(name, value, NULL);
+
+	if (rc <= 0)
+		return rc;
 	/* name and value are valid: a failure can only be out of memory */
 	return evhttp_add_header(&rr->headers, name, value) == 0 ? 0 : -ENOMEM;
+}
+
+int
+relay_req_take_client_headers(struct relay_req *rr, struct evkeyvalq *in, size_t nfields,
+    struct hdr_names *hop)
+{
+	struct evkeyval *h, *next;
+	size_t i = 0;
+	int rc;
+
+	for (h = TAILQ_FIRST(in); h != NULL && i < nfields; h = next, i++) {
+		next = TAILQ_NEXT(h, next);
+		if ((rc = client_header(h->key, h->value, hop)) < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		TAILQ_REMOVE(in, h, next);	/* moved, not copied: no allocation per header */
+		TAILQ_INSERT_TAIL(&rr->headers, h, next);
+	}
+	return 0;
 }
 
 void

@@ -11,6 +11,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "hdr.h"
+
 struct evbuffer;
 
 /* What finally happened to a request (accounting and access log). */
@@ -75,6 +77,15 @@ void	relay_req_unset_header(struct relay_req *rr, const char *name);
  * -ENOMEM.
  */
 int	relay_req_copy_client_header(struct relay_req *rr, const char *name, const char *value);
+/*
+ * The same rules for the first `nfields` headers of `in` (evhttp's input
+ * headers; what follows them are trailer fields, never forwarded), which are
+ * moved into rr, not copied, keeping their order; those the relay owns and
+ * those `hop` (the names Connection lists) names stay in `in`, where evhttp
+ * still reads Connection. -EINVAL for a malformed field.
+ */
+int	relay_req_take_client_headers(struct relay_req *rr, struct evkeyvalq *in, size_t nfields,
+	    struct hdr_names *hop);
 /* Replace the raw query (takes ownership of `query`, which may be NULL). */
 void	relay_req_set_query(struct relay_req *rr, char *query);
 /* The method's name ("POST"), for logs. */

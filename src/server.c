@@ -21,19 +21,26 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
+#include "admission.h"
+#include "clientconn.h"
 #include "hdr.h"
 #include "log.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "server.h"
+#include "strutil.h"
 #include "tcp.h"
 
 #define CLIENT_IDLE_TIMEOUT	60	/* seconds a client connection may stall */
 #define PUSH_SUFFIX		"/push.v1.PusherService/Push"
 
 struct server {
+	struct event_base	*base;		/* borrowed */
 	struct evhttp		*http;		/* owned */
+	struct admission	*adm;		/* owned: connections and bytes all clients may hold */
+	struct clients		*clients;	/* owned: the layer below evhttp */
 	const struct relay_settings *cfg;	/* borrowed */
 	struct chain		*chain;		/* borrowed */
 	struct ledger		*ledger;	/* borrowed: where a request ends when it is not forwarded */
@@ -82,18 +89,20 @@ is_push(const char *path)
  * and an empty message; /ingest clients get an empty 200.
  */
 struct reply {
-	const char	*ctype;		/* borrowed from the client's request; NULL: none */
-	bool		 json;
+	char	ctype[256];	/* the client's Content-Type, copied; "" when none is echoed */
+	bool	json;
 };
 
 static struct reply
 reply_for(struct evhttp_request *req, const char *path)
 {
-	struct reply r = { NULL, false };
+	struct reply r = { "", false };
+	const char *ctype;
 
-	if (is_push(path)) {
-		r.ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-		r.json = r.ctype != NULL && strstr(r.ctype, "json") != NULL;
+	if (is_push(path) && (ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type")) != NULL && strlen(ctype) < sizeof(r.ctype)) {
+		memcpy(r.ctype, ctype, strlen(ctype) + 1);
+		r.json = strstr(ctype, "json") != NULL;
 	}
 	return r;
 }
@@ -103,7 +112,7 @@ reply_accepted(struct evhttp_request *req, const struct reply *r)
 {
 	struct evbuffer *body = NULL;
 
-	if (r->ctype != NULL) {
+	if (r->ctype[0] != '\0') {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", r->ctype);
 		body = evbuffer_new();
 		if (body != NULL && r->json)
@@ -114,23 +123,30 @@ reply_accepted(struct evhttp_request *req, const struct reply *r)
 		evbuffer_free(body);
 }
 
-/* The client's end-to-end headers: not those its Connection header names (hop-by-hop). */
+/*
+ * The client's end-to-end headers, moved into rr: those of the head only
+ * (trailer fields are never forwarded), not those any Connection header
+ * names (hop-by-hop).
+ */
 static int
-copy_headers(struct relay_req *rr, struct evhttp_request *req)
+take_headers(struct relay_req *rr, struct evhttp_request *req, size_t nfields)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *connection = evhttp_find_header(in, "Connection");
+	struct hdr_names hop = { 0 };
 	const struct evkeyval *h;
+	size_t i = 0;
+	int rc = 0;
 
 	TAILQ_FOREACH(h, in, next) {
-		int rc;
-
-		if (connection != NULL && hdr_list_names(connection, h->key))
-			continue;
-		if ((rc = relay_req_copy_client_header(rr, h->key, h->value)) < 0)
-			return rc;
+		if (i++ == nfields)
+			break;
+		if (ascii_case_equal(h->key, strlen(h->key), "connection") && (rc = hdr_names_add(&hop, h->value)) < 0)
+			break;
 	}
-	return 0;
+	if (rc == 0)
+		rc = relay_req_take_client_headers(rr, in, nfields, &hop);
+	hdr_names_clear(&hop);
+	return rc;
 }
 
 /*
@@ -179,8 +195,11 @@ on_request(struct evhttp_request *req, void *arg)
 	struct relay_req *rr;
 	struct reply reply;
 	char *path = NULL, *query = NULL;
+	size_t nfields;
 	int rc;
 
+	/* Once per request, first: the connection layer framed it and counted its head fields. */
+	nfields = clients_head_fields(srv->clients, evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
 	rc = split_target(evhttp_request_get_uri(req), &path, &query);
 	if (rc < 0) {
 		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
@@ -200,7 +219,8 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	rr->path = path;
 	rr->query = query;
-	if ((rc = copy_headers(rr, req)) < 0) {	/* malformed: refused, never accepted */
+	reply = reply_for(req, rr->path);	/* before the headers move: it reads the client's Content-Type */
+	if ((rc = take_headers(rr, req, nfields)) < 0) {	/* malformed: refused, never accepted */
 		relay_req_free(rr);
 		evhttp_send_error(req, rc == -ENOMEM ? HTTP_INTERNAL : HTTP_BADREQUEST, NULL);
 		return;
@@ -213,8 +233,7 @@ on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	reply = reply_for(req, rr->path);	/* rr belongs to the forwarder from here on */
-	if (upstream_submit(srv->up, rr) == -E2BIG)
+	if (upstream_submit(srv->up, rr) == -E2BIG)	/* rr belongs to the forwarder from here on */
 		evhttp_send_error(req, 413, NULL);
 	else
 		reply_accepted(req, &reply);
@@ -243,10 +262,17 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 	struct server *srv = calloc(1, sizeof(*srv));
 	int bound = 0;
 
-	if (srv == NULL || (srv->http = evhttp_new(base)) == NULL) {
-		free(srv);
+	if (srv == NULL)
+		return NULL;
+	srv->base = base;
+	srv->http = evhttp_new(base);
+	srv->adm = admission_new(base, cfg);
+	srv->clients = srv->adm != NULL ? clients_new(cfg, srv->adm) : NULL;
+	if (srv->http == NULL || srv->clients == NULL) {
+		server_free(srv);
 		return NULL;
 	}
+	evhttp_set_bevcb(srv->http, clients_bevcb, srv->clients);
 	srv->cfg = cfg;
 	srv->chain = chain;
 	srv->ledger = ledger;
@@ -270,9 +296,14 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 		}
 		/* Accepted connections inherit it: an answer never waits for a delayed ACK. */
 		(void)tcp_nodelay(evhttp_bound_socket_get_fd(bs));
+		if (admission_add_listener(srv->adm, evhttp_bound_socket_get_listener(bs)) < 0)
+			log_warn("More than 16 listen addresses: the connection cap is not applied to %s port %d",
+			    la->host, la->port);
 		log_bound(bs, la->host);
 		bound++;
 	}
+	if (bound > 0)
+		log_debug("At most %llu client connections at once", (unsigned long long)admission_max_connections(srv->adm));
 	*ret_bound = bound;
 	return srv;
 }
@@ -282,6 +313,12 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	evhttp_free(srv->http);
+	if (srv->http != NULL) {
+		evhttp_free(srv->http);
+		/* Connections end in callbacks the loop runs (their finalizers use the admission). */
+		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	}
+	clients_free(srv->clients);
+	admission_free(srv->adm);
 	free(srv);
 }

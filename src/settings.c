@@ -32,6 +32,9 @@
 #define MIN_HEADER_BYTES	1024
 #define MAX_QUEUE_PROFILES	100000
 #define MAX_HEADER_VALUE	8192
+#define DEFAULT_HEADER_TIMEOUT_NS (10LL * 1000 * 1000 * 1000)
+#define DEFAULT_BODY_MIN_RATE	1024
+#define MAX_CONNECTIONS		65536
 
 struct loader {
 	struct relay_settings	*s;
@@ -476,6 +479,22 @@ load_limits(struct loader *l)
 	}
 }
 
+/*
+ * What one local client may hold: connections (a share of the descriptor
+ * limit), time to send a head, a minimum body rate, and bytes being received
+ * by all clients together (by default the queue's own budget).
+ */
+static void
+load_clients(struct loader *l)
+{
+	struct relay_settings *s = l->s;
+
+	s->max_connections = (uint64_t)load_int(l, "PYROSCOPE_MAX_CONNECTIONS", 0, 1, MAX_CONNECTIONS, true);
+	s->header_timeout_ns = load_duration(l, "PYROSCOPE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT_NS, false);
+	s->body_min_rate = load_size(l, "PYROSCOPE_BODY_MIN_RATE", DEFAULT_BODY_MIN_RATE, 1, 1ULL << 30);
+	s->receive_max_bytes = load_size(l, "PYROSCOPE_RECEIVE_MAX_BYTES", s->queue_max_bytes, 64 << 10, 1ULL << 32);
+}
+
 int
 settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *name))
 {
@@ -496,6 +515,7 @@ settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *n
 	load_custom_headers(&l);
 	load_forwarding(&l);
 	load_limits(&l);
+	load_clients(&l);
 	if (l.oom) {
 		settings_clear(ret);
 		return -ENOMEM;

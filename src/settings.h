@@ -82,6 +82,12 @@ struct relay_settings {
 	uint64_t		 queue_max_profiles;
 	uint64_t		 queue_max_bytes;
 
+	/* client connections (what one local client may hold) */
+	uint64_t		 max_connections;	/* 0: derived from the descriptor limit at startup */
+	int64_t			 header_timeout_ns;	/* a request head must be complete within this */
+	uint64_t		 body_min_rate;		/* bytes per second a body must keep, on average */
+	uint64_t		 receive_max_bytes;	/* bytes of requests being received, all clients together */
+
 	/*
 	 * Why nothing can be sent (bad remote address, unusable headers JSON,
 	 * credentials that cannot go in a header), or NULL. The daemon still

@@ -28,6 +28,18 @@ ascii_case_equal(const char *s, size_t len, const char *word)
 }
 
 int
+ascii_case_compare(const char *a, size_t alen, const char *b, size_t blen)
+{
+	for (size_t i = 0; i < alen && i < blen; i++) {
+		int x = ascii_lower(a[i]), y = ascii_lower(b[i]);
+
+		if (x != y)
+			return x - y;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
+int
 ip_literal_family(const char *s, size_t len)
 {
 	char buf[INET6_ADDRSTRLEN];

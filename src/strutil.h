@@ -7,6 +7,8 @@
 
 /* ASCII case-insensitive equality of s[0..len) and the NUL-terminated word. */
 bool	ascii_case_equal(const char *s, size_t len, const char *word);
+/* ASCII case-insensitive ordering of a[0..alen) and b[0..blen): <0, 0 or >0. */
+int	ascii_case_compare(const char *a, size_t alen, const char *b, size_t blen);
 /* AF_INET or AF_INET6 when s[0..len) is an IP address literal (no brackets), else 0. */
 int	ip_literal_family(const char *s, size_t len);
 /* The value of a hexadecimal digit, or -1. */
