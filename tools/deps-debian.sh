@@ -1,10 +1,14 @@
 #!/bin/sh
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
-#   sh tools/deps-debian.sh [demo|test]   test also brings Node.js >= 20.19 for the JavaScript clients
+#   sh tools/deps-debian.sh [demo|test|fuzz]   test also brings Node.js >= 20.19 for the JavaScript
+#                                              clients, and clang with libFuzzer (fuzz brings only these)
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
 libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd"
+# clang and its runtimes: libFuzzer, ASan and UBSan are in libclang-rt-14-dev, which clang-14
+# only recommends (libfuzzer-14-dev is the standalone library, not needed for -fsanitize=fuzzer).
+fuzz_pkgs="clang-14 libclang-rt-14-dev"
 APT_TIMEOUT=${PYROSCOPE_APT_TIMEOUT:-900}
 # The Node.js the tests use when the machine has none new enough, from the npm registry.
 NODE_VERSION=20.20.2
@@ -65,5 +69,8 @@ install_node() {
 }
 
 apt_install $pkgs
-[ "$what" = test ] && install_node
+case $what in
+test) install_node; apt_install $fuzz_pkgs ;;
+fuzz) apt_install $fuzz_pkgs ;;
+esac
 exit 0
