@@ -265,6 +265,49 @@ add_custom_header(struct loader *l, const char *name, const char *value)
 	return 0;
 }
 
+/*
+ * json-c cuts a name at an escaped NUL ("\u0000") and values are used as C
+ * strings: refuse the escape rather than send a shortened name or value.
+ */
+static bool
+json_has_nul(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s != '\\')
+			continue;
+		if (strncmp(s + 1, "u0000", 5) == 0)
+			return true;
+		if (s[1] != '\0')
+			s++;		/* the escaped character */
+	}
+	return false;
+}
+
+/*
+ * Strict JSON, as Go's encoding/json reads it: no trailing text, trailing
+ * comma or single quote. NULL with *jerr set, or with l->oom set.
+ */
+static json_object *
+parse_json_strict(struct loader *l, const char *s, enum json_tokener_error *jerr)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *root;
+
+	if (tok == NULL) {
+		l->oom = 1;
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, s, -1);
+	*jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (*jerr != json_tokener_success) {
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
 /* PYROSCOPE_HTTP_HEADERS: a JSON object of string values, applied to every upload. */
 static void
 load_custom_headers(struct loader *l)
@@ -276,7 +319,14 @@ load_custom_headers(struct loader *l)
 
 	if (v == NULL)
 		return;
-	root = json_tokener_parse_verbose(v, &jerr);
+	if (json_has_nul(v)) {
+		problem(l, "PYROSCOPE_HTTP_HEADERS: holds a NUL (\\u0000), which no header name or value can; profiles cannot be sent and will be counted as dropped");
+		block_sending(l, "PYROSCOPE_HTTP_HEADERS is unusable");
+		return;
+	}
+	root = parse_json_strict(l, v, &jerr);
+	if (l->oom)
+		return;
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		problem(l, "PYROSCOPE_HTTP_HEADERS: not a JSON object of strings (%s); profiles cannot be sent and will be counted as dropped",
 		    root == NULL ? json_tokener_error_desc(jerr) : "top level is not an object");

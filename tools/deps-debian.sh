@@ -1,11 +1,15 @@
 #!/bin/sh
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
-#   sh tools/deps-debian.sh [demo|test|bench]   test also brings Node.js >= 20.19 for the JavaScript
-#                                               clients; bench also brings nginx and wrk (tools/bench.sh)
+#   sh tools/deps-debian.sh [demo|test|bench|fuzz]   test also brings Node.js >= 20.19 for the
+#       JavaScript clients and clang with libFuzzer; bench brings nginx and wrk (tools/bench.sh);
+#       fuzz brings only clang with libFuzzer
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
 libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd strace"
+# clang and its runtimes: libFuzzer, ASan and UBSan are in libclang-rt-14-dev, which clang-14
+# only recommends (libfuzzer-14-dev is the standalone library, not needed for -fsanitize=fuzzer).
+fuzz_pkgs="clang-14 libclang-rt-14-dev"
 APT_TIMEOUT=${PYROSCOPE_APT_TIMEOUT:-900}
 # The Node.js the tests use when the machine has none new enough, from the npm registry.
 NODE_VERSION=20.20.2
@@ -82,6 +86,9 @@ install_bench() {
 }
 
 apt_install $pkgs
-[ "$what" = test ] && install_node
-if [ "$what" = bench ]; then install_bench; fi
+case $what in
+test) install_node; apt_install $fuzz_pkgs ;;
+bench) install_bench ;;
+fuzz) apt_install $fuzz_pkgs ;;
+esac
 exit 0

@@ -2,8 +2,9 @@
 # run.sh -- one command from a fresh Debian 12 checkout: `demo` or `test`.
 #   sh tools/run.sh demo   install dependencies, build, run the local demo
 #   sh tools/run.sh test   install dependencies, build, run every test suite
-#                          (plain, ASan+UBSan, valgrind, distcheck, a benchmark
-#                          smoke); ends with one line "N passed, N failed"
+#                          (plain, ASan+UBSan, valgrind, fuzzing, distcheck, a
+#                          benchmark smoke); ends with one line "N passed, N failed"
+#   PYROSCOPE_FUZZ_TIME    seconds each fuzz target runs in `test` (default 10)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-demo}
@@ -59,6 +60,26 @@ test)
 	run_suite plain --with-systemdsystemunitdir=/usr/lib/systemd/system
 	run_suite sanitizers --enable-asan --enable-ubsan
 	run_suite valgrind --enable-valgrind
+	# Each fuzz target replays its regression inputs, then fuzzes briefly: one pass or failure per target.
+	fuzz_time=${PYROSCOPE_FUZZ_TIME:-10}
+	echo "== fuzz (libFuzzer, $fuzz_time s per target)"
+	fdir=$top/build-fuzz
+	mkdir -p "$fdir"
+	if (cd "$fdir" && { [ -f Makefile ] || "$top/configure" --quiet --enable-fuzzing; }) >"$fdir/configure.out" 2>&1; then
+		make -C "$fdir" -s -j"$jobs" fuzz FUZZ_TIME="$fuzz_time" >"$fdir/fuzz.out" 2>&1 || status=1
+		grep -aE '^fuzz_[a-z0-9_]+: ' "$fdir/fuzz.out" | grep -av ': crashing input' || true
+		n_ok=$(grep -acE '^fuzz_[a-z0-9_]+: ok' "$fdir/fuzz.out" || true)
+		n_bad=$(grep -acE '^fuzz_[a-z0-9_]+: FAILED' "$fdir/fuzz.out" || true)
+		passed=$((passed + n_ok)); failed=$((failed + n_bad))
+		[ "$n_bad" -eq 0 ] || echo "fuzz failures: details in build-fuzz/fuzz.out; see tests/fuzz/README.md"
+		if ! grep -aq '^fuzz targets: ' "$fdir/fuzz.out"; then
+			tail -30 "$fdir/fuzz.out"; echo "fuzz targets did not build (full log: build-fuzz/fuzz.out)"
+			status=1; failed=$((failed + 1))
+		fi
+	else
+		tail -30 "$fdir/configure.out"; echo "configure --enable-fuzzing failed"
+		status=1; failed=$((failed + 1))
+	fi
 	echo "== distcheck"
 	if build "$top/build-dist" && make -C "$top/build-dist" distcheck >"$top/build-dist/distcheck.out" 2>&1; then
 		echo "distcheck: ok"; passed=$((passed + 1))

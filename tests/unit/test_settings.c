@@ -160,6 +160,13 @@ test_custom_headers(void)
 	const char *const number[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":1}", NULL };
 	const char *const broken[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":", NULL };
 	const char *const empty[] = { "PYROSCOPE_HTTP_HEADERS", "{}", NULL };
+	/* json-c would cut these at the NUL: "X-Nul: abc", "X-A: v" */
+	const char *const nul_value[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-Nul\":\"abc\\u0000def\"}", NULL };
+	const char *const nul_name[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\\u0000Evil\":\"v\"}", NULL };
+	/* a backslash, then "u0000": no NUL */
+	const char *const backslash[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":\"\\\\u0000\"} \n", NULL };
+	const char *const trailing[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":\"v\"} {\"X-B\":\"w\"}", NULL };
+	const char *const comma[] = { "PYROSCOPE_HTTP_HEADERS", "{\"X-A\":\"v\",}", NULL };
 
 	load(&s, good);
 	is_int(s.nheaders, 2, "two custom headers");
@@ -182,6 +189,23 @@ test_custom_headers(void)
 	settings_clear(&s);
 	load(&s, empty);
 	ok(s.unsendable == NULL && s.nheaders == 0, "{} is fine");
+	settings_clear(&s);
+	load(&s, nul_value);
+	ok(s.unsendable != NULL && s.nheaders == 0 && has_problem(&s, "NUL"), "a NUL in a value refused, not cut");
+	settings_clear(&s);
+	load(&s, nul_name);
+	ok(s.unsendable != NULL && s.nheaders == 0 && has_problem(&s, "NUL"), "a NUL in a name refused, not cut");
+	settings_clear(&s);
+	load(&s, backslash);
+	ok(s.unsendable == NULL && s.nheaders == 1, "an escaped backslash before u0000 is no NUL");
+	is_str(s.headers[0].value, "\\u0000", "the value keeps its backslash");
+	settings_clear(&s);
+	load(&s, trailing);
+	ok(s.unsendable != NULL && s.nheaders == 0 && has_problem(&s, "not a JSON object"),
+	    "text after the object refused, as Go's encoding/json does");
+	settings_clear(&s);
+	load(&s, comma);
+	ok(s.unsendable != NULL && has_problem(&s, "not a JSON object"), "a trailing comma refused");
 	settings_clear(&s);
 }
 
