@@ -1,10 +1,14 @@
 #!/bin/sh
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
-#   sh tools/deps-debian.sh [demo|test]   test also brings Node.js >= 20.19 for the JavaScript clients
+#   sh tools/deps-debian.sh [demo|packages|test]
+#     packages  also the package tools: make deb (debhelper, lintian), make rpm (rpm), man page lint (mandoc)
+#     test      the package tools too, and Node.js >= 20.19 for the JavaScript clients
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
 libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd"
+# make deb, make rpm and their tests, and the man page linters (lintian brings man-db and groff).
+package_pkgs="debhelper dpkg-dev fakeroot lintian rpm mandoc man-db"
 APT_TIMEOUT=${PYROSCOPE_APT_TIMEOUT:-900}
 # The Node.js the tests use when the machine has none new enough, from the npm registry.
 NODE_VERSION=20.20.2
@@ -65,5 +69,6 @@ install_node() {
 }
 
 apt_install $pkgs
+[ "$what" = demo ] || apt_install $package_pkgs
 [ "$what" = test ] && install_node
 exit 0
