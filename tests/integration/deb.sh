@@ -3,10 +3,10 @@
 #
 # This test installs the package into the machine it runs on (CI runs as root), then
 # purges it. It is skipped when not root, when the Debian build tools are missing,
-# in the sanitizer and valgrind suites (the package is built from the dist tarball
-# with Debian's flags whatever this tree was configured with: the plain suite checks
-# it), and when a file the package would own is already there without belonging to a
-# run of this test. A run that was killed half-way leaves a marker behind; the next
+# in the sanitizer and valgrind suites and under make distcheck (the package is built
+# from the dist tarball with Debian's flags whatever this tree was configured with:
+# the plain suite checks it), and when a file the package would own is already there
+# without belonging to a run of this test. A run that was killed half-way leaves a marker behind; the next
 # run purges what that run installed before starting.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -23,6 +23,9 @@ for tool in dpkg-buildpackage dh dpkg-deb; do
 done
 [ -z "${RELAY_SANITIZED:-}" ] && [ -z "${RELAY_VALGRIND:-}" ] ||
 	skip_all "sanitizer or valgrind suite: the package is built from the dist tarball with Debian's own flags, the plain suite checks it"
+# make distcheck takes the write bits off the source tree (root writes there anyway: test the bits).
+[ -n "$(find "$TOP_SRCDIR" -maxdepth 0 -perm -u=w)" ] ||
+	skip_all "the source tree is read-only (make distcheck): the plain suite builds the package from the same dist tarball"
 [ -f "$TOP_SRCDIR/config.status" ] &&
 	skip_all "the source tree $TOP_SRCDIR is configured in place: this test configures a scratch build tree from it, which needs a clean source tree"
 
