@@ -5,8 +5,8 @@
 #
 # TARBALL is the `make dist` archive (pyroscope-lambda-extension-VERSION.tar.gz).
 # It is unpacked into a scratch directory under OUTDIR, its packaging/debian/ becomes
-# debian/, and dpkg-buildpackage builds the binary package there (unsigned, -b), so
-# neither the source tree nor the build tree is touched. The .deb, .changes and
+# debian/, and dpkg-buildpackage builds the binary package there (unsigned, -b): the
+# source tree is never written to, and OUTDIR only receives the results. The .deb, .changes and
 # .buildinfo (and the -dbgsym .deb) are moved to OUTDIR, the build log is OUTDIR/*.build,
 # then lintian checks them when it is installed: any error or warning fails the
 # build (PYROSCOPE_DEB_LINTIAN=no skips it).
