@@ -1,12 +1,16 @@
 #!/bin/sh
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
-#   sh tools/deps-debian.sh [demo|test|bench|fuzz]   test also brings Node.js >= 20.19 for the
-#       JavaScript clients and clang with libFuzzer; bench brings nginx and wrk (tools/bench.sh);
-#       fuzz brings only clang with libFuzzer
+#   sh tools/deps-debian.sh [demo|packages|test|bench|fuzz]
+#     packages  also the package tools: make deb (debhelper, lintian), make rpm (rpm), man page lint (mandoc)
+#     test      the package tools too, clang with libFuzzer, and Node.js >= 20.19 for the JavaScript clients
+#     bench     nginx and wrk (tools/bench.sh)
+#     fuzz      clang with libFuzzer only
 set -eu
 what=${1:-demo}
 pkgs="gcc make autoconf automake libtool pkg-config libevent-dev libjson-c-dev
 libcurl4-openssl-dev libssl-dev openssl curl ca-certificates valgrind procps iproute2 systemd strace"
+# make deb, make rpm and their tests, and the man page linters (lintian brings man-db and groff).
+package_pkgs="debhelper dpkg-dev fakeroot lintian rpm mandoc man-db"
 # clang and its runtimes: libFuzzer, ASan and UBSan are in libclang-rt-14-dev, which clang-14
 # only recommends (libfuzzer-14-dev is the standalone library, not needed for -fsanitize=fuzzer).
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
@@ -87,7 +91,8 @@ install_bench() {
 
 apt_install $pkgs
 case $what in
-test) install_node; apt_install $fuzz_pkgs ;;
+packages) apt_install $package_pkgs ;;
+test) apt_install $package_pkgs $fuzz_pkgs; install_node ;;
 bench) install_bench ;;
 fuzz) apt_install $fuzz_pkgs ;;
 esac

@@ -1,5 +1,5 @@
 #!/bin/bash
-# install.sh -- owns the host install check: `make install DESTDIR=` from the build tree under test, what lands where, the unit (systemd-analyze verify), the installed binary and env file.
+# install.sh -- owns the host install check: `make install DESTDIR=` from the build tree under test, what lands where, the unit (systemd-analyze verify), the installed binary, env file and man page.
 #
 # The build tree is the directory of RELAY_BIN (make check sets it). Everything is
 # installed into a scratch DESTDIR; nothing is written anywhere else (make distcheck
@@ -26,16 +26,15 @@ bmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "
 
 # The configured directories, as the build tree's Makefile expands them.
 # shellcheck disable=SC2016  # $(...) is make syntax here, for make to expand
-printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "srcdir=$(abs_top_srcdir)"; echo "devtools=$(ENABLE_DEV_TOOLS)"\n' \
+printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "mandir=$(mandir)"; echo "srcdir=$(abs_top_srcdir)"; echo "devtools=$(ENABLE_DEV_TOOLS)"\n' \
 	>"$T/print.mk"
 dirs=$(bmake -s -f Makefile -f "$T/print.mk" print-install-dirs 2>"$T/print.err")
 bindir=$(printf '%s\n' "$dirs" | sed -n 's/^bindir=//p')
 sysconfdir=$(printf '%s\n' "$dirs" | sed -n 's/^sysconfdir=//p')
 unitdir=$(printf '%s\n' "$dirs" | sed -n 's/^unitdir=//p')
+mandir=$(printf '%s\n' "$dirs" | sed -n 's/^mandir=//p')
 srcdir=$(printf '%s\n' "$dirs" | sed -n 's/^srcdir=//p')
-devtools=$(printf '%s\n' "$dirs" | sed -n 's/^devtools=//p')
-if [ -z "$bindir" ] || [ -z "$sysconfdir" ] || [ -z "$srcdir" ]; then
-	not_ok "the build tree's Makefile names bindir, sysconfdir and abs_top_srcdir"
+printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "mandir=$(mandir)"; echo "srcdir=$(abs_top_srcdir)"; echo "devtools=$(ENABLE_DEV_TOOLS)"\n' \
 	sed 's/^/#   /' "$T/print.err"
 	done_testing
 	exit
@@ -97,6 +96,14 @@ is "$extra" "" "make install installs nothing but the daemon, its env file and u
 check "$envfile installed" test -f "$DEST$envfile"
 is "$(stat -c %a "$DEST$envfile" 2>/dev/null)" 644 "the env file has mode 0644 (it holds no secret until edited)"
 check "the env file is the one in conf/" cmp -s "$DEST$envfile" "$TOP_SRCDIR/conf/$NAME.env"
+manpage=$mandir/man8/$NAME.8
+check "$manpage installed" test -f "$DEST$manpage"
+check "the man page is the one in packaging/man/" cmp -s "$DEST$manpage" "$TOP_SRCDIR/packaging/man/$NAME.8"
+if command -v man >/dev/null 2>&1; then
+	is "$(MANPATH="$DEST$mandir" man -w "$NAME" 2>&1)" "$DEST$manpage" "man finds the installed page in the installed man directory"
+else
+	ok "man finds the installed page in the installed man directory # SKIP man not installed"
+fi
 
 # --- the installed binary with the installed env file --------------------------
 BIN=$DEST$bindir/$NAME
