@@ -52,6 +52,7 @@ static const char usage_text[] =
 "  PYROSCOPE_DEV_MODE=true    run as a plain local relay (hosts, containers);\n"
 "                             without it, an AWS Lambda external extension\n"
 "  PYROSCOPE_FLUSH_STRATEGY   Lambda: end-of-invoke (default), start-of-invoke, background\n"
+"  PYROSCOPE_LAMBDA_LABELS    true: function_name, function_version, region labels\n"
 "\n"
 "The relay answers GET /metrics (Prometheus) and GET /health itself.\n"
 "\n"
