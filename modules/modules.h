@@ -5,6 +5,7 @@
 #include "module.h"
 
 extern const struct relay_module mod_session;
+extern const struct relay_module mod_labels;
 extern const struct relay_module mod_auth;
 extern const struct relay_module mod_tenant;
 extern const struct relay_module mod_headers;

@@ -1,4 +1,4 @@
-/* flameql.c -- the original extension's app-name grammar and session-id injection. */
+/* flameql.c -- the `name` label-set grammars (the original extension's and current Pyroscope's) and label injection. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -12,6 +12,7 @@
 
 #define NAME_KEY	"__name__"
 #define SESSION_KEY	"__session_id__"
+#define MAX_VALUE_LEN	2048	/* current Pyroscope's default label value length limit */
 
 /* A piece of the parsed name; borrowed from it (or from a literal). */
 struct span {
@@ -107,6 +108,31 @@ app_char(char c)
 	return key_char(c) || c == '.' || c == '-';
 }
 
+/* labelset label names: [A-Za-z0-9_.]+. */
+static bool
+labelset_key_char(char c)
+{
+	return key_char(c) || c == '.';
+}
+
+/* labelset service names: [A-Za-z0-9_./-]+. */
+static bool
+labelset_app_char(char c)
+{
+	return labelset_key_char(c) || c == '-' || c == '/';
+}
+
+/* The two grammars share the state machine; they differ in the characters they allow. */
+struct charset {
+	bool	(*key)(char);
+	bool	(*app)(char);
+};
+
+static const struct charset charsets[] = {
+	[FLAMEQL_ORIGINAL] = { .key = key_char, .app = app_char },
+	[FLAMEQL_LABELSET] = { .key = labelset_key_char, .app = labelset_app_char },
+};
+
 static bool
 all_chars(struct span s, bool (*allowed)(char))
 {
@@ -156,7 +182,7 @@ unique_labels(struct key *k)
  * name does not parse.
  */
 static int
-parse_key(const char *s, struct key *k)
+parse_key(const char *s, const struct charset *cs, struct key *k)
 {
 	size_t len = strlen(s), i, start = 0;
 	struct span key = { s, 0 };
@@ -170,7 +196,7 @@ parse_key(const char *s, struct key *k)
 			if (c != '{')
 				break;
 			k->app = trim((struct span){ s, i });
-			if (!all_chars(k->app, app_char))
+			if (!all_chars(k->app, cs->app))
 				return -EINVAL;
 			st = ST_KEY;
 			start = i + 1;
@@ -188,7 +214,7 @@ parse_key(const char *s, struct key *k)
 			if (c != ',' && c != '}')
 				break;
 			key = trim(key);
-			if (!span_is(key, NAME_KEY) && !all_chars(key, key_char))
+			if (!span_is(key, NAME_KEY) && !all_chars(key, cs->key))
 				return -EINVAL;
 			set_label(k, key, trim((struct span){ s + start, i - start }));
 			st = ST_KEY;
@@ -233,32 +259,72 @@ normalized(struct key *k)
 	return out;
 }
 
+/* Whether the parsed (unique) labels hold `key`. */
+static bool
+has_key(const struct key *k, struct span key)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (span_cmp(k->labels[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+bool
+flameql_value_valid(const char *value)
+{
+	size_t i;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	for (i = 0; value[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (i == MAX_VALUE_LEN || c <= ' ' || c >= 0x7f || strchr("{},=", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
 int
-flameql_inject_session(const char *name, const char *session_id, char **ret_name)
+flameql_add_labels(const char *name, enum flameql_grammar grammar, const struct flameql_label *add,
+    size_t nadd, char **ret_name)
 {
 	struct key k = { { NULL, 0 }, NULL, 0 };
-	struct span session = { SESSION_KEY, sizeof(SESSION_KEY) - 1 };
-	size_t i, n_eq = 0;
+	size_t i, n_eq = 0, added = 0;
 	char *norm;
 	int rc = 0;
 
-	if (session_id == NULL || *session_id == '\0' || ret_name == NULL)
+	if ((grammar != FLAMEQL_ORIGINAL && grammar != FLAMEQL_LABELSET) || ret_name == NULL ||
+	    (add == NULL && nadd > 0))
 		return -EINVAL;
+	for (i = 0; i < nadd; i++) {
+		struct span key = { add[i].key, add[i].key ? strlen(add[i].key) : 0 };
+
+		if (add[i].key == NULL || span_is(key, NAME_KEY) || !all_chars(key, charsets[grammar].key) ||
+		    !flameql_value_valid(add[i].value))
+			return -EINVAL;
+	}
 	if (name == NULL)
 		return 0;		/* like an absent query parameter: "" */
 	for (i = 0; name[i] != '\0'; i++)
 		if (name[i] == '=')
 			n_eq++;
-	k.labels = calloc(n_eq + 1, sizeof(*k.labels));
+	k.labels = calloc(n_eq + nadd + 1, sizeof(*k.labels));
 	if (k.labels == NULL)
 		return -ENOMEM;
-	if (parse_key(name, &k) < 0)
+	if (parse_key(name, &charsets[grammar], &k) < 0)
 		goto out;
 	unique_labels(&k);
-	for (i = 0; i < k.n; i++)
-		if (span_cmp(k.labels[i].key, session) == 0)
-			goto out;
-	set_label(&k, session, (struct span){ session_id, strlen(session_id) });
+	for (i = 0; i < nadd; i++) {
+		struct span key = { add[i].key, strlen(add[i].key) };
+
+		if (has_key(&k, key))
+			continue;	/* what the client set (or an earlier entry of `add`) wins */
+		set_label(&k, key, (struct span){ add[i].value, strlen(add[i].value) });
+		added++;
+	}
+	if (added == 0)
+		goto out;
 	norm = normalized(&k);
 	if (norm == NULL) {
 		rc = -ENOMEM;
@@ -269,4 +335,14 @@ flameql_inject_session(const char *name, const char *session_id, char **ret_name
 out:
 	free(k.labels);
 	return rc;
+}
+
+int
+flameql_inject_session(const char *name, const char *session_id, char **ret_name)
+{
+	const struct flameql_label session = { .key = SESSION_KEY, .value = session_id };
+
+	if (session_id == NULL || *session_id == '\0' || ret_name == NULL)
+		return -EINVAL;
+	return flameql_add_labels(name, FLAMEQL_ORIGINAL, &session, 1, ret_name);
 }

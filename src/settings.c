@@ -545,6 +545,33 @@ load_clients(struct loader *l)
 	s->receive_max_bytes = load_size(l, "PYROSCOPE_RECEIVE_MAX_BYTES", s->queue_max_bytes, 64 << 10, 1ULL << 32);
 }
 
+/* PYROSCOPE_LAMBDA_LABELS and the values it adds; mod_labels checks the values and logs. */
+static void
+load_lambda_labels(struct loader *l)
+{
+	struct relay_settings *s = l->s;
+	const char *name = NULL, *version = NULL, *region = NULL;
+
+	s->lambda_labels = load_bool(l, "PYROSCOPE_LAMBDA_LABELS");
+	if (s->lambda_labels) {
+		name = env(l, "AWS_LAMBDA_FUNCTION_NAME");
+		version = env(l, "AWS_LAMBDA_FUNCTION_VERSION");
+		region = env(l, "AWS_REGION");
+	}
+	if ((name != NULL && (s->lambda_function_name = strdup(name)) == NULL) ||
+	    (version != NULL && (s->lambda_function_version = strdup(version)) == NULL) ||
+	    (region != NULL && (s->lambda_region = strdup(region)) == NULL))
+		l->oom = 1;
+}
+
+static void
+clear_lambda_labels(struct relay_settings *s)
+{
+	free(s->lambda_function_name);
+	free(s->lambda_function_version);
+	free(s->lambda_region);
+}
+
 int
 settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *name))
 {
@@ -566,6 +593,7 @@ settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *n
 	load_forwarding(&l);
 	load_limits(&l);
 	load_clients(&l);
+	load_lambda_labels(&l);
 	if (l.oom) {
 		settings_clear(ret);
 		return -ENOMEM;
@@ -595,6 +623,7 @@ settings_clear(struct relay_settings *s)
 		free(s->headers[i].value);
 	}
 	clear_listen(s);
+	clear_lambda_labels(s);
 	free(s->unsendable);
 	for (size_t i = 0; i < s->nproblems; i++)
 		free(s->problems[i].text);

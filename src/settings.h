@@ -89,6 +89,15 @@ struct relay_settings {
 	uint64_t		 receive_max_bytes;	/* bytes of requests being received, all clients together */
 
 	/*
+	 * PYROSCOPE_LAMBDA_LABELS: the Lambda environment, added as labels to
+	 * /ingest names (mod_labels). Read only when on; unset or empty: NULL.
+	 */
+	bool			 lambda_labels;
+	char			*lambda_function_name;		/* owned: AWS_LAMBDA_FUNCTION_NAME */
+	char			*lambda_function_version;	/* owned: AWS_LAMBDA_FUNCTION_VERSION */
+	char			*lambda_region;			/* owned: AWS_REGION */
+
+	/*
 	 * Why nothing can be sent (bad remote address, unusable headers JSON,
 	 * credentials that cannot go in a header), or NULL. The daemon still
 	 * answers SDKs; uploads are counted and logged as dropped.

@@ -34,7 +34,9 @@ sysconfdir=$(printf '%s\n' "$dirs" | sed -n 's/^sysconfdir=//p')
 unitdir=$(printf '%s\n' "$dirs" | sed -n 's/^unitdir=//p')
 mandir=$(printf '%s\n' "$dirs" | sed -n 's/^mandir=//p')
 srcdir=$(printf '%s\n' "$dirs" | sed -n 's/^srcdir=//p')
-printf 'print-install-dirs:\n\t@echo "bindir=$(bindir)"; echo "sysconfdir=$(sysconfdir)"; echo "unitdir=$(systemdsystemunitdir)"; echo "mandir=$(mandir)"; echo "srcdir=$(abs_top_srcdir)"; echo "devtools=$(ENABLE_DEV_TOOLS)"\n' \
+devtools=$(printf '%s\n' "$dirs" | sed -n 's/^devtools=//p')
+if [ -z "$bindir" ] || [ -z "$sysconfdir" ] || [ -z "$mandir" ] || [ -z "$srcdir" ]; then
+	not_ok "the build tree's Makefile names bindir, sysconfdir, mandir and abs_top_srcdir"
 	sed 's/^/#   /' "$T/print.err"
 	done_testing
 	exit
@@ -83,16 +85,17 @@ for prog in pyroscope-sink pyroscope-lambda-emulator; do
 	fi
 done
 envfile=$sysconfdir/$NAME/$NAME.env
-# Nothing else: the daemon (and the tools when asked), the env file, the unit.
+# Nothing else: the daemon (and the tools when asked), the env file, the man page, the unit.
 expected="$bindir/$NAME
-$envfile"
+$envfile
+$mandir/man8/$NAME.8"
 [ "$devtools" = yes ] && expected="$expected
 $bindir/pyroscope-sink
 $bindir/pyroscope-lambda-emulator"
 [ -n "$unitdir" ] && expected="$expected
 $unitdir/$NAME.service"
 extra=$(cd "$DEST" && find . -type f -o -type l | sed 's|^\.||' | sort | comm -23 - <(printf '%s\n' "$expected" | sort))
-is "$extra" "" "make install installs nothing but the daemon, its env file and unit (and the tools only when asked)"
+is "$extra" "" "make install installs nothing but the daemon, its env file, man page and unit (and the tools only when asked)"
 check "$envfile installed" test -f "$DEST$envfile"
 is "$(stat -c %a "$DEST$envfile" 2>/dev/null)" 644 "the env file has mode 0644 (it holds no secret until edited)"
 check "the env file is the one in conf/" cmp -s "$DEST$envfile" "$TOP_SRCDIR/conf/$NAME.env"

@@ -294,6 +294,42 @@ test_flush_and_retry(void)
 	settings_clear(&s);
 }
 
+static void
+test_lambda_labels(void)
+{
+	struct relay_settings s;
+	const char *const off[] = { "AWS_LAMBDA_FUNCTION_NAME", "fn", "AWS_LAMBDA_FUNCTION_VERSION", "3",
+		"AWS_REGION", "eu-west-1", NULL };
+	const char *const on[] = { "PYROSCOPE_LAMBDA_LABELS", "true", "AWS_LAMBDA_FUNCTION_NAME", "fn",
+		"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST", "AWS_REGION", "eu-west-1", NULL };
+	const char *const go_true[] = { "PYROSCOPE_LAMBDA_LABELS", "T", "AWS_REGION", "", NULL };
+	const char *const go_false[] = { "PYROSCOPE_LAMBDA_LABELS", "0", "AWS_REGION", "r", NULL };
+	const char *const bad[] = { "PYROSCOPE_LAMBDA_LABELS", "yes", "AWS_REGION", "r", NULL };
+
+	load(&s, off);
+	ok(!s.lambda_labels && s.lambda_function_name == NULL && s.lambda_function_version == NULL &&
+	    s.lambda_region == NULL, "lambda labels: off by default, the Lambda variables not read");
+	settings_clear(&s);
+	load(&s, on);
+	ok(s.lambda_labels, "PYROSCOPE_LAMBDA_LABELS=true: on");
+	is_str(s.lambda_function_name, "fn", "AWS_LAMBDA_FUNCTION_NAME read");
+	is_str(s.lambda_function_version, "$LATEST", "AWS_LAMBDA_FUNCTION_VERSION read, unchanged");
+	is_str(s.lambda_region, "eu-west-1", "AWS_REGION read");
+	is_int(s.nproblems, 0, "lambda labels: no problem");
+	settings_clear(&s);
+	load(&s, go_true);
+	ok(s.lambda_labels && s.lambda_region == NULL && s.lambda_function_name == NULL,
+	    "T is true (Go ParseBool); empty or unset Lambda variables are NULL");
+	settings_clear(&s);
+	load(&s, go_false);
+	ok(!s.lambda_labels && s.lambda_region == NULL, "0 is false");
+	settings_clear(&s);
+	load(&s, bad);
+	ok(!s.lambda_labels && s.lambda_region == NULL, "yes: invalid, false");
+	ok(has_problem(&s, "PYROSCOPE_LAMBDA_LABELS: invalid boolean 'yes'"), "yes: a problem naming the variable");
+	settings_clear(&s);
+}
+
 int
 main(void)
 {
@@ -307,5 +343,6 @@ main(void)
 	test_listen_and_limits();
 	test_lambda_memory_budget();
 	test_flush_and_retry();
+	test_lambda_labels();
 	return done_testing();
 }
