@@ -65,6 +65,10 @@ static const char usage_text[] =
 "  PYROSCOPE_MAX_HEADER_SIZE      64KiB\n"
 "  PYROSCOPE_QUEUE_MAX_PROFILES   256\n"
 "  PYROSCOPE_QUEUE_MAX_BYTES      16MiB; in Lambda 3% of the memory (4-64MiB)\n"
+"  PYROSCOPE_MAX_CONNECTIONS      0: the descriptor limit less a reserve\n"
+"  PYROSCOPE_HEADER_TIMEOUT       10s for a request head to be complete\n"
+"  PYROSCOPE_BODY_MIN_RATE        1KiB per second a request body must keep\n"
+"  PYROSCOPE_RECEIVE_MAX_BYTES    the queue budget, for bodies being received\n"
 "  PYROSCOPE_DEV_MODE             false; true: a plain local relay (hosts,\n"
 "                                 containers) instead of a Lambda extension\n"
 "  PYROSCOPE_FLUSH_STRATEGY       end-of-invoke; or start-of-invoke, background\n"
@@ -214,6 +218,9 @@ report_settings(const struct relay_settings *cfg)
 		log_error("%s", cfg->problems[i].text);
 	if (cfg->self_profiling)
 		log_warn("PYROSCOPE_SELF_PROFILING: self-profiling is not available in this implementation; ignoring");
+	if (cfg->log_inert_key_set)
+		log_debug("PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME are accepted and, as in "
+		    "the original extension, have no effect");
 	if (cfg->unsendable == NULL)
 		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
 }

@@ -188,7 +188,9 @@ load_logging(struct loader *l)
 	s->log_level_key = dup_or_default(l, "PYROSCOPE_LOG_LEVEL_FIELD_NAME", "level");
 	s->log_msg_key = dup_or_default(l, "PYROSCOPE_LOG_MSG_FIELD_NAME", "msg");
 	s->log_error_key = dup_or_default(l, "PYROSCOPE_LOG_LOGRUS_ERROR_FIELD_NAME", "logrus_error");
-	/* PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME: accepted and inert, as in the original. */
+	/* Accepted and inert, as in the original: the relay only says so. */
+	s->log_inert_key_set = env(l, "PYROSCOPE_LOG_FUNC_FIELD_NAME") != NULL ||
+	    env(l, "PYROSCOPE_LOG_FILE_FIELD_NAME") != NULL;
 }
 
 static void

@@ -54,6 +54,7 @@ struct relay_settings {
 	char			*log_level_key;
 	char			*log_msg_key;
 	char			*log_error_key;
+	bool			 log_inert_key_set;	/* a func/file key name was set: it has no effect */
 
 	/* the remote */
 	char			*remote_address;	/* as configured (may hold userinfo: never log) */
