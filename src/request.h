@@ -46,6 +46,7 @@ struct relay_req {
 	enum relay_outcome	 outcome;
 	int			 status;	/* last upstream status, 0 if none */
 	int			 attempts;	/* uploads started */
+	int			 reached;	/* of those, the ones that connected: PYROSCOPE_RETRY_MAX_ATTEMPTS counts these */
 	int64_t			 attempt_started;	/* CLOCK_MONOTONIC ns of the current upload */
 	bool			 fresh_retry;	/* already retried once on a fresh connection */
 

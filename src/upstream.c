@@ -120,6 +120,12 @@ finish(struct upstream *up, struct relay_req *rr, enum relay_outcome outcome)
 	ledger_finish(up->ledger, rr, outcome);
 }
 
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 static void
 kick(struct upstream *up)
 {
@@ -237,7 +243,7 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 		rr->fresh_retry = true;
 		delay = 0;
 	} else if ((rr->status <= 0 || retry_status_retryable(rr->status)) &&
-	    rr->attempts < up->cfg->retry_max_attempts) {
+	    rr->reached < up->cfg->retry_max_attempts) {
 		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
@@ -255,8 +261,8 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	rr->not_before = now + delay;
 	ledger_retry(up->ledger);
 	queue_return(&up->queue, rr);
-	log_retry(up, rr, "Upload failed: %s; retrying in %lld ms (attempt %d of %d)", why,
-	    (long long)(delay / 1000000), rr->attempts + 1, up->cfg->retry_max_attempts);
+	log_retry(up, rr, "Upload failed: %s; retrying in %lld ms (attempt %d; %d of %d reached the remote)", why,
+	    (long long)(delay / 1000000), rr->attempts + 1, rr->reached, up->cfg->retry_max_attempts);
 	return true;
 }
 
@@ -310,6 +316,13 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		}
 	} else {
 		s->stale = true;
+		/*
+		 * Never connected: the remote did not see it. Unless retries are off, that
+		 * does not count; the profile waits for the remote (bounded by its age and
+		 * the budget, where fresh profiles push old ones out).
+		 */
+		if (s->error == 0 && up->cfg->retry_max_attempts > 1)
+			rr->reached--;
 		resolver_forget(up->resolver);	/* the address may have moved: look it up again */
 		describe_failure(s, saved_errno, why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
@@ -425,6 +438,7 @@ start(struct slot *s, struct relay_req *rr)
 		goto fail;
 	evhttp_request_set_error_cb(req, on_request_error);
 	rr->attempts++;
+	rr->reached++;
 	rr->attempt_started = relay_now_ns();
 	s->rr = rr;
 	s->req = req;
@@ -484,27 +498,57 @@ dispatch(evutil_socket_t fd, short what, void *arg)
 		up->idle_cb(up->idle_arg);
 }
 
+/* Stop the upload on s without an answer (no callback comes); the request is the caller's again. */
+static struct relay_req *
+slot_cancel(struct upstream *up, struct slot *s)
+{
+	struct relay_req *rr = s->rr;
+
+	evtimer_del(s->timer);
+	evhttp_cancel_request(s->req);	/* no callback; the connection is reset */
+	s->stale = true;
+	s->rr = NULL;
+	s->req = NULL;
+	s->error = 0;
+	up->busy--;
+	return rr;
+}
+
 void
 upstream_pause(struct upstream *up)
 {
 	up->paused = true;
 	evtimer_del(up->retry_timer);
 	for (int i = 0; i < up->nslots; i++) {
-		struct slot *s = &up->slots[i];
+		struct relay_req *rr;
 
-		if (s->rr == NULL)
+		if (up->slots[i].rr == NULL)
 			continue;
-		evtimer_del(s->timer);
-		evhttp_cancel_request(s->req);	/* no callback; the connection is reset */
-		s->stale = true;
-		s->rr->attempts--;		/* not a failure: it will simply go again */
-		queue_return(&up->queue, s->rr);
-		s->rr = NULL;
-		s->req = NULL;
-		s->error = 0;
-		up->busy--;
+		rr = slot_cancel(up, &up->slots[i]);
+		rr->attempts--;		/* not a failure: it will simply go again */
+		rr->reached--;
+		queue_return(&up->queue, rr);
 	}
 	update_gauges(up);
+}
+
+/*
+ * The oldest upload in flight that is a retry: after a failure, it is only
+ * trying again (often, to reconnect), and gives its place to a fresh profile.
+ */
+static struct slot *
+retry_in_flight(struct upstream *up)
+{
+	struct slot *oldest = NULL;
+
+	for (int i = 0; i < up->nslots; i++) {
+		struct slot *s = &up->slots[i];
+
+		if (s->rr != NULL && s->rr->attempts > 1 && (oldest == NULL ||
+		    timespec_before(&s->rr->accepted, &oldest->rr->accepted)))
+			oldest = s;
+	}
+	return oldest;
 }
 
 void
@@ -514,11 +558,32 @@ upstream_resume(struct upstream *up)
 	kick(up);
 }
 
+/* Profiles pushed out of the queue to make room: counted and logged as dropped. */
+static void
+drop_evicted(struct upstream *up, struct relay_req_list *evicted)
+{
+	struct relay_req *old;
+
+	while ((old = TAILQ_FIRST(evicted)) != NULL) {
+		TAILQ_REMOVE(evicted, old, link);
+		log_drop(up, RELAY_DROPPED_QUEUE_FULL, old,
+		    "Request queue is full, dropping the oldest profile (%.0f ms old) to make room",
+		    relay_req_age_ms(old));
+		finish(up, old, RELAY_DROPPED_QUEUE_FULL);
+	}
+}
+
+/*
+ * Fresh profiles are worth more: a new one pushes out the oldest waiting
+ * ones, then retries in flight, and is refused only when first uploads in
+ * flight hold the whole budget.
+ */
 int
 upstream_submit(struct upstream *up, struct relay_req *rr)
 {
 	struct relay_req_list evicted = TAILQ_HEAD_INITIALIZER(evicted);
 	struct relay_req *old;
+	struct slot *victim;
 	int rc;
 
 	if (up->cfg->unsendable != NULL) {
@@ -536,16 +601,19 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 		finish(up, rr, RELAY_DROPPED_TOO_LARGE);
 		return rc;
 	}
-	while ((old = TAILQ_FIRST(&evicted)) != NULL) {
-		TAILQ_REMOVE(&evicted, old, link);
+	drop_evicted(up, &evicted);
+	while (rc == -ENOSPC && (victim = retry_in_flight(up)) != NULL) {
+		old = slot_cancel(up, victim);
 		log_drop(up, RELAY_DROPPED_QUEUE_FULL, old,
-		    "Request queue is full, dropping the oldest profile (%.0f ms old) to make room",
+		    "Request queue is full: a retry in flight (%.0f ms old) gives its place to a fresh profile",
 		    relay_req_age_ms(old));
 		finish(up, old, RELAY_DROPPED_QUEUE_FULL);
+		rc = queue_push(&up->queue, rr, &evicted);
+		drop_evicted(up, &evicted);
 	}
 	if (rc == -ENOSPC) {
 		log_drop(up, RELAY_DROPPED_QUEUE_FULL, rr,
-		    "Request queue is full with uploads in flight; dropping the new profile");
+		    "Request queue is full with first uploads in flight; dropping the new profile");
 		finish(up, rr, RELAY_DROPPED_QUEUE_FULL);
 		kick(up);
 		return 0;
