@@ -12,7 +12,10 @@
  * - a TLS connection is never reconnected by evhttp (its SSL object cannot be
  *   reused), so any connection that closed is replaced, never revived;
  * - bodies go out by reference (evbuffer_add_buffer_reference): held once in
- *   memory, still there if the upload has to be tried again.
+ *   memory, still there if the upload has to be tried again;
+ * - evhttp takes any 1xx answer as final but 100, after which it reads on:
+ *   interim answers are turned into a 100 in the head callback (the one use
+ *   of evhttp_request's public struct).
  *
  * Retries: a failure without an answer on a connection that had already served
  * an upload (stale after a freeze or a remote idle timeout) is retried once at
@@ -35,10 +38,12 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>	/* response_code: see on_response_head() */
 
 #include "ledger.h"
 #include "log.h"
 #include "queue.h"
+#include "redact.h"
 #include "ratelog.h"
 #include "remote.h"
 #include "resolver.h"
@@ -50,6 +55,7 @@
 #define RESPONSE_MAX_BODY	(1 << 20)
 #define RESPONSE_MAX_HEADERS	(64 << 10)	/* a remote that streams headers is cut off */
 #define LOG_BODY_HEAD		256
+#define LOG_BODY_SLACK		1024	/* read past what is shown, for secrets cut at the end */
 
 struct slot {
 	struct upstream			*up;		/* borrowed: owner */
@@ -212,21 +218,20 @@ describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 		snprintf(buf, size, "%s", request_error_name(s->error));
 }
 
-/* "response not ok: status code: '500'. body: '<start of the answer>'" (the original's wording). */
+/*
+ * "response not ok: status code: '500'. body: '<start of the answer>'" (the
+ * original's wording), with anything secret the remote echoed taken out. More
+ * than is shown is read, so that a secret cut at the end is still found.
+ */
 static void
-describe_answer(struct relay_req *rr, struct evhttp_request *req, char *buf, size_t size)
+describe_answer(struct upstream *up, struct relay_req *rr, struct evhttp_request *req, char *buf, size_t size)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	char head[LOG_BODY_HEAD + 1];
-	ev_ssize_t n = in ? evbuffer_copyout(in, head, LOG_BODY_HEAD) : 0;
+	char head[LOG_BODY_HEAD + LOG_BODY_SLACK], shown[LOG_BODY_HEAD + 1];
+	ev_ssize_t n = in ? evbuffer_copyout(in, head, sizeof(head)) : 0;
 
-	if (n < 0)
-		n = 0;
-	for (ev_ssize_t i = 0; i < n; i++)
-		if (head[i] == '\0')
-			head[i] = '.';
-	head[n] = '\0';
-	snprintf(buf, size, "response not ok: status code: '%d'. body: '%s'", rr->status, head);
+	redact(up->cfg, rr, head, n > 0 ? (size_t)n : 0, shown, sizeof(shown));
+	snprintf(buf, size, "response not ok: status code: '%d'. body: '%s'", rr->status, shown);
 }
 
 /*
@@ -309,7 +314,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		finish(up, rr, RELAY_DELIVERED);
 	} else if (rr->status > 0) {
 		s->reused = true;
-		describe_answer(rr, req, why, sizeof(why));
+		describe_answer(up, rr, req, why, sizeof(why));
 		if (!maybe_retry(up, rr, req, false, why)) {
 			log_drop(up, RELAY_DROPPED_REJECTED, rr, "Failed to relay request: %s; dropping the profile", why);
 			finish(up, rr, RELAY_DROPPED_REJECTED);
@@ -340,6 +345,33 @@ static void
 on_response(struct evhttp_request *req, void *arg)
 {
 	complete(arg, req, errno);
+}
+
+/*
+ * An interim answer (1xx but 101: 102 Processing, 103 Early Hints) is not the
+ * upload's answer: evhttp would take it as final. Made a 100, evhttp reads on
+ * for the final answer on the same request, which keeps the connection in
+ * step; its fields are cleared so the final answer's stand alone.
+ */
+static int
+on_response_head(struct evhttp_request *req, void *arg)
+{
+	struct slot *s = arg;
+	int code = evhttp_request_get_response_code(req);
+
+	if (code > 100 && code < 200 && code != 101) {
+		req->response_code = 100;
+		evhttp_clear_headers(evhttp_request_get_input_headers(req));
+		/*
+		 * After a 100 evhttp waits for its (empty) output to drain before it
+		 * reads on. A socket reports that by itself; a TLS connection writes
+		 * nothing, so it is told (deferred: once evhttp waits for it).
+		 */
+		if (s->up->ssl_ctx != NULL)
+			bufferevent_trigger(evhttp_connection_get_bufferevent(s->conn), EV_WRITE,
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
+	return 0;
 }
 
 static void
@@ -437,6 +469,7 @@ start(struct slot *s, struct relay_req *rr)
 	    evbuffer_add_buffer_reference(evhttp_request_get_output_buffer(req), rr->body) < 0)
 		goto fail;
 	evhttp_request_set_error_cb(req, on_request_error);
+	evhttp_request_set_header_cb(req, on_response_head);
 	rr->attempts++;
 	rr->reached++;
 	rr->attempt_started = relay_now_ns();

@@ -57,10 +57,14 @@ struct options {
 	long max_body;
 	int close_conn;
 	int quiet;
+	long interim_code;	/* 0: none; else this 1xx status before every answer */
+	long interim_count;
+	int echo;		/* a failure answer's body repeats the request's head */
 };
 
 struct answer {
 	int status;       /* 0: reset the connection, no answer */
+	int echo;         /* --echo */
 	int failing; /* gets Retry-After */
 	int push;    /* a Connect unary call */
 };
@@ -99,7 +103,7 @@ struct sink {
 
 enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_DIR, OPT_STATUS, OPT_FAIL, OPT_FAIL_STATUS,
 	OPT_RETRY_AFTER, OPT_DELAY_MS, OPT_CLOSE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY,
-	OPT_QUIET, OPT_RESET, OPT_RTT_MS, OPT_STATS_FILE, OPT_HELP };
+	OPT_QUIET, OPT_RESET, OPT_RTT_MS, OPT_STATS_FILE, OPT_INTERIM, OPT_ECHO, OPT_HELP };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -115,6 +119,8 @@ static const struct option long_options[] = {
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "interim", required_argument, NULL, OPT_INTERIM },
+	{ "echo", no_argument, NULL, OPT_ECHO },
 	{ "reset", required_argument, NULL, OPT_RESET },
 	{ "rtt-ms", required_argument, NULL, OPT_RTT_MS },
 	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -147,6 +153,8 @@ static const char usage_text[] =
 	"  --tls-key FILE       PEM private key\n"
 	"  --max-body BYTES     largest accepted request body (default 67108864)\n"
 	"  --quiet              do not print a line per request\n"
+	"  --interim CODE[xN]   send N (default 1) interim answers CODE (100-199) before every answer\n"
+	"  --echo               a failure answer's body repeats the request's head, secrets and all\n"
 	"  --help               show this help\n";
 
 /* Prints "sink: MESSAGE" on stderr; returns -1 so callers can `return errf(...)`. */
@@ -205,6 +213,23 @@ static int parse_listen(const char *text, struct options *opt)
 	return parse_num("listen", port, 0, 65535, &opt->port);
 }
 
+/* CODE or CODExN */
+static int parse_interim(const char *arg, struct options *opt)
+{
+	char code[8];
+	const char *x = strchr(arg, 'x');
+	size_t n = x != NULL ? (size_t)(x - arg) : strlen(arg);
+
+	if (n == 0 || n >= sizeof(code))
+		return errf("invalid value '%s' for --interim (want CODE or CODExN)", arg);
+	memcpy(code, arg, n);
+	code[n] = '\0';
+	opt->interim_count = 1;
+	if (parse_num("interim", code, 100, 199, &opt->interim_code) != 0)
+		return -1;
+	return x != NULL ? parse_num("interim", x + 1, 1, 100000, &opt->interim_count) : 0;
+}
+
 static int apply_option(int c, const char *arg, struct options *opt)
 {
 	switch (c) {
@@ -224,6 +249,8 @@ static int apply_option(int c, const char *arg, struct options *opt)
 	case OPT_TLS_KEY: opt->tls_key = arg; return 0;
 	case OPT_MAX_BODY: return parse_num("max-body", arg, 0, 1L << 40, &opt->max_body);
 	case OPT_QUIET: opt->quiet = 1; return 0;
+	case OPT_INTERIM: return parse_interim(arg, opt);
+	case OPT_ECHO: opt->echo = 1; return 0;
 	default: return -1;
 	}
 }
@@ -448,6 +475,14 @@ static const char *answer_body(struct evhttp_request *req, const struct answer *
 			ctype = "application/proto";
 		if (body != NULL && strcasestr(ctype, "json") != NULL)
 			rc = evbuffer_add(body, "{}", 2);
+	} else if ((ans->status < 200 || ans->status >= 300) && ans->echo && body != NULL) {
+		const struct evkeyval *h;
+
+		rc = evbuffer_add_printf(body, "%s %s\n", relay_req_method_name(evhttp_request_get_command(req)),
+		    evhttp_request_get_uri(req)) < 0;
+		TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+			if (evbuffer_add_printf(body, "%s: %s\n", h->key, h->value) < 0)
+				rc = -1;
 	} else if (ans->status < 200 || ans->status >= 300) {
 		ctype = "application/json";
 		if (body != NULL && evbuffer_add_printf(body, "{\"code\":\"%s\",\"message\":\"%s\"}",
@@ -476,6 +511,11 @@ static void send_answer(const struct sink *s, struct evhttp_request *req, const 
 	}
 	if (s->opt.close_conn)
 		add_header(out, "Connection", "close");
+	/* Interim answers go straight to the connection, ahead of the final one. */
+	for (long i = 0; i < s->opt.interim_count && s->opt.interim_code > 0; i++)
+		evbuffer_add_printf(bufferevent_get_output(evhttp_connection_get_bufferevent(
+		    evhttp_request_get_connection(req))), "HTTP/1.1 %ld Interim\r\nLink: </x.css>; rel=preload\r\n\r\n",
+		    s->opt.interim_code);
 	/* libevent 2.1 has no phrase for 429; NULL lets it pick one for the others. */
 	evhttp_send_reply(req, ans->status, ans->status == 429 ? "Too Many Requests" : NULL, body);
 	if (body != NULL)
@@ -596,6 +636,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	len = strlen(path);
 	ans.push = len >= 5 && strcmp(path + len - 5, "/Push") == 0;
 	ans.failing = n <= (unsigned long)s->opt.fail;
+	ans.echo = s->opt.echo;
 	ans.status = (int)(ans.failing ? s->opt.fail_status : s->opt.status);
 	if (s->opt.status < 200 || s->opt.status >= 300)
 		ans.failing = 1;

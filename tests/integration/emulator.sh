@@ -583,7 +583,7 @@ emu inflight --function "$FUNCTION" --invokes 2 --gap-ms 2000
 status_is 0 inflight "an extension that does not wait for its upload: the run itself is accepted"
 bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/inflight.json" "$T/slowup" >"$T/inflight.check"
 is "$?" 1 "inflight-check finds the uploads left in flight across the freezes"
-check "...and names them" grep -q 'req-001 in flight across the freeze at' "$T/inflight.check"
+check "...and names them" grep -Eq 'req-[0-9]{3} in flight across the freeze at' "$T/inflight.check"
 kill "$slowup_PID"; wait "$slowup_PID" 2>/dev/null
 start_sink waitup --delay-ms 300
 echo "$SINK_PORT" >"$T/waitup.portfile"
