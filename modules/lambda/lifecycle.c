@@ -43,6 +43,7 @@
  * forwarder is never paused: uploads go out as they come, and SHUTDOWN drains.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,10 +238,12 @@ on_invoke(struct lifecycle *lx, const struct lambda_result *res)
 	enum plan plan;
 
 	lx->invokes++;
-	if (lx->last_invoke_ns > 0 && since <= lx->cfg->flush_busy_interval_ns)
-		lx->streak++;
-	else
+	if (lx->last_invoke_ns > 0 && since <= lx->cfg->flush_busy_interval_ns) {
+		if (lx->streak < INT_MAX)
+			lx->streak++;
+	} else {
 		lx->streak = 1;
+	}
 	lx->last_invoke_ns = t;
 	snprintf(lx->request_id, sizeof(lx->request_id), "%s", res->request_id);
 	lx->deadline_ms = res->deadline_ms;
