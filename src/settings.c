@@ -18,6 +18,9 @@
 
 #define DEFAULT_TIMEOUT_NS	(10LL * 1000 * 1000 * 1000)
 #define DEFAULT_FLUSH_NS	(1000LL * 1000 * 1000)
+#define DEFAULT_BUSY_INTERVAL_NS (1000LL * 1000 * 1000)
+#define DEFAULT_WARMUP_INVOKES	5
+#define MAX_WARMUP_INVOKES	1000000
 #define DEFAULT_RETRY_ATTEMPTS	5
 #define MAX_RETRY_ATTEMPTS	100
 #define DEFAULT_RETRY_AGE_NS	(300LL * 1000 * 1000 * 1000)
@@ -356,6 +359,7 @@ const char *
 settings_flush_strategy_name(enum flush_strategy f)
 {
 	switch (f) {
+	case FLUSH_ADAPTIVE:		return "adaptive";
 	case FLUSH_END_OF_INVOKE:	return "end-of-invoke";
 	case FLUSH_START_OF_INVOKE:	return "start-of-invoke";
 	case FLUSH_BACKGROUND:		return "background";
@@ -364,10 +368,14 @@ settings_flush_strategy_name(enum flush_strategy f)
 }
 
 /*
- * PYROSCOPE_FLUSH_STRATEGY picks the strategy; PYROSCOPE_FLUSH_ON_INVOKE=true
- * (the original's switch) asks for a flush on every invoke, which the default
- * strategy does already, so it changes nothing unless a strategy that does not
- * flush (background) is chosen explicitly: then the explicit choice wins.
+ * PYROSCOPE_FLUSH_STRATEGY picks the strategy; adaptive (the default) is
+ * tuned by PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL and _WARMUP. The original's
+ * PYROSCOPE_FLUSH_ON_INVOKE=true asked that each invoke's profiles be sent by
+ * the start of the next invoke; every strategy but background does that
+ * already, so it changes nothing, and an explicit strategy always wins (it is
+ * only validated, in load_forwarding). AWS_LAMBDA_INITIALIZATION_TYPE tells
+ * Lambda Managed Instances, where no strategy applies: there is no INVOKE
+ * event and no freeze.
  */
 static void
 load_flush(struct loader *l)
@@ -375,19 +383,25 @@ load_flush(struct loader *l)
 	struct relay_settings *s = l->s;
 	const char *v = env(l, "PYROSCOPE_FLUSH_STRATEGY");
 
-	s->flush_strategy = FLUSH_END_OF_INVOKE;
+	s->flush_strategy = FLUSH_ADAPTIVE;
 	if (v != NULL) {
 		int found = 0;
 
-		for (int f = FLUSH_END_OF_INVOKE; f <= FLUSH_BACKGROUND; f++)
+		for (int f = FLUSH_ADAPTIVE; f <= FLUSH_BACKGROUND; f++)
 			if (strcmp(v, settings_flush_strategy_name((enum flush_strategy)f)) == 0) {
 				s->flush_strategy = (enum flush_strategy)f;
 				found = 1;
 			}
 		if (!found)
-			problem(l, "PYROSCOPE_FLUSH_STRATEGY: unknown strategy '%s' (want end-of-invoke, start-of-invoke or background), using 'end-of-invoke'", v);
+			problem(l, "PYROSCOPE_FLUSH_STRATEGY: unknown strategy '%s' (want adaptive, end-of-invoke, start-of-invoke or background), using 'adaptive'", v);
 	}
 	s->flush_timeout_ns = load_duration(l, "PYROSCOPE_FLUSH_TIMEOUT", DEFAULT_FLUSH_NS, false);
+	s->flush_busy_interval_ns = load_duration(l, "PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL",
+	    DEFAULT_BUSY_INTERVAL_NS, false);
+	s->flush_warmup_invokes = (int)load_int(l, "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", DEFAULT_WARMUP_INVOKES,
+	    1, MAX_WARMUP_INVOKES, false);
+	v = l->getenv_fn("AWS_LAMBDA_INITIALIZATION_TYPE");
+	s->managed_instances = v != NULL && strcmp(v, "lambda-managed-instances") == 0;
 }
 
 static void

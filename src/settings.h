@@ -23,7 +23,8 @@ struct listen_addr {
 
 /* When queued profiles are sent relative to Lambda's invoke lifecycle. */
 enum flush_strategy {
-	FLUSH_END_OF_INVOKE = 0,	/* after the runtime is done, before event/next (default) */
+	FLUSH_ADAPTIVE = 0,		/* start-of-invoke while invokes come often, else end-of-invoke (default) */
+	FLUSH_END_OF_INVOKE,		/* after the runtime is done, before event/next */
 	FLUSH_START_OF_INVOKE,		/* when an INVOKE arrives, as the original's FLUSH_ON_INVOKE */
 	FLUSH_BACKGROUND		/* never hold event/next; send whenever running */
 };
@@ -73,6 +74,9 @@ struct relay_settings {
 	int64_t			 retry_max_age_ns;	/* no retry once a profile is this old */
 	enum flush_strategy	 flush_strategy;
 	int64_t			 flush_timeout_ns;	/* budget of one flush before event/next */
+	int64_t			 flush_busy_interval_ns; /* adaptive: invokes starting this close are a busy streak */
+	int			 flush_warmup_invokes;	/* adaptive: invokes of a streak that still flush at their end */
+	bool			 managed_instances;	/* Lambda Managed Instances: SHUTDOWN only, no freeze */
 	bool			 self_profiling;	/* accepted; not available in this implementation */
 
 	/* listening and limits */
@@ -119,7 +123,7 @@ struct relay_settings {
 int	settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *name));
 /* Free everything; NULL-safe, idempotent. */
 void	settings_clear(struct relay_settings *s);
-/* "end-of-invoke", "start-of-invoke" or "background". */
+/* "adaptive", "end-of-invoke", "start-of-invoke" or "background". */
 const char *settings_flush_strategy_name(enum flush_strategy f);
 /* The logger configuration the settings describe (borrowed strings). */
 void	settings_log_config(const struct relay_settings *s, struct log_config *ret);

@@ -34,6 +34,7 @@
 
 struct command {
 	enum lambda_cmd	cmd;
+	bool		invoke;		/* register: for INVOKE too */
 	int		port;
 	char		type[64];
 	char		message[512];
@@ -152,14 +153,31 @@ id_header(struct lambda_api *api, struct curl_slist *list)
 }
 
 static void
+copy_string(json_object *root, const char *key, char *out, size_t size)
+{
+	json_object *v = NULL;
+
+	if (json_object_object_get_ex(root, key, &v) && json_object_is_type(v, json_type_string))
+		snprintf(out, size, "%s", json_object_get_string(v));
+}
+
+/* A non-2xx answer: the log text, and the API's errorType and errorMessage when the body has them. */
+static void
 bad_status(struct lambda_result *res, const char *what, const struct body *b)
 {
+	json_object *root = json_tokener_parse(b->data ? b->data : "");
+
 	snprintf(res->error, sizeof(res->error), "%s answered HTTP %d: %.120s", what, res->status,
 	    b->data ? b->data : "");
+	if (root != NULL && json_object_is_type(root, json_type_object)) {
+		copy_string(root, "errorType", res->error_type, sizeof(res->error_type));
+		copy_string(root, "errorMessage", res->error_message, sizeof(res->error_message));
+	}
+	json_object_put(root);
 }
 
 static void
-do_register(struct lambda_api *api, struct lambda_result *res)
+do_register(struct lambda_api *api, bool invoke, struct lambda_result *res)
 {
 	struct curl_slist *h = NULL;
 	struct body b = { NULL, 0 };
@@ -169,8 +187,8 @@ do_register(struct lambda_api *api, struct lambda_result *res)
 	h = curl_slist_append(h, name);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	api->id[0] = '\0';
-	if (call(api, "POST", "/2020-01-01/extension/register", h,
-	    "{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}", CALL_TIMEOUT_MS, &b, res) == 0) {
+	if (call(api, "POST", "/2020-01-01/extension/register", h, invoke ?
+	    "{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}" : "{\"events\":[\"SHUTDOWN\"]}", CALL_TIMEOUT_MS, &b, res) == 0) {
 		if (res->status != 200) {
 			bad_status(res, "register", &b);
 		} else if (api->id[0] == '\0') {
@@ -188,15 +206,6 @@ do_register(struct lambda_api *api, struct lambda_result *res)
 	}
 	curl_slist_free_all(h);
 	free(b.data);
-}
-
-static void
-copy_string(json_object *root, const char *key, char *out, size_t size)
-{
-	json_object *v = NULL;
-
-	if (json_object_object_get_ex(root, key, &v) && json_object_is_type(v, json_type_string))
-		snprintf(out, size, "%s", json_object_get_string(v));
 }
 
 /* INVOKE/SHUTDOWN as JSON; deadlineMs may come as a number or a string. */
@@ -309,7 +318,7 @@ worker(void *arg)
 		memset(&res, 0, sizeof(res));
 		res.cmd = c.cmd;
 		switch (c.cmd) {
-		case LAMBDA_CMD_REGISTER:	do_register(api, &res); break;
+		case LAMBDA_CMD_REGISTER:	do_register(api, c.invoke, &res); break;
 		case LAMBDA_CMD_NEXT:		do_next(api, &res); break;
 		case LAMBDA_CMD_SUBSCRIBE:	do_subscribe(api, c.port, &res); break;
 		case LAMBDA_CMD_INIT_ERROR:
@@ -332,10 +341,10 @@ send_command(struct lambda_api *api, const struct command *c)
 }
 
 struct lambda_api *
-lambda_api_start(const char *runtime_api, const char *name, char **reterr)
+lambda_api_start(const char *runtime_api, const char *name, bool invoke, char **reterr)
 {
 	struct lambda_api *api = calloc(1, sizeof(*api));
-	struct command c = { .cmd = LAMBDA_CMD_REGISTER };
+	struct command c = { .cmd = LAMBDA_CMD_REGISTER, .invoke = invoke };
 
 	*reterr = NULL;
 	if (api == NULL)
@@ -385,6 +394,14 @@ lambda_api_attach(struct lambda_api *api, struct event_base *base,
 	if (api->res_event == NULL || event_add(api->res_event, NULL) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+void
+lambda_api_register(struct lambda_api *api, bool invoke)
+{
+	struct command c = { .cmd = LAMBDA_CMD_REGISTER, .invoke = invoke };
+
+	send_command(api, &c);
 }
 
 void

@@ -25,6 +25,8 @@ struct lambda_result {
 	bool			ok;
 	int			status;			/* HTTP status, 0 when no answer */
 	char			error[256];		/* why it failed, for the log */
+	char			error_type[64];		/* the API's errorType, when it answered one */
+	char			error_message[128];	/* the API's errorMessage, when it answered one */
 	/* LAMBDA_CMD_REGISTER */
 	char			function_name[128];
 	/* LAMBDA_CMD_NEXT */
@@ -36,11 +38,14 @@ struct lambda_result {
 
 /*
  * Start the client thread and send the register call at once (it is on the
- * function's cold-start path). `runtime_api` is AWS_LAMBDA_RUNTIME_API
+ * function's cold-start path): for INVOKE and SHUTDOWN, or for SHUTDOWN only
+ * when `invoke` is false. `runtime_api` is AWS_LAMBDA_RUNTIME_API
  * ("host:port"), `name` the executable's file name. curl_global_init must
  * have been called. NULL with *reterr (malloc'd) on failure.
  */
-struct lambda_api *lambda_api_start(const char *runtime_api, const char *name, char **reterr);
+struct lambda_api *lambda_api_start(const char *runtime_api, const char *name, bool invoke, char **reterr);
+/* Register again (after a refused register), for INVOKE and SHUTDOWN or SHUTDOWN only. */
+void	lambda_api_register(struct lambda_api *api, bool invoke);
 /* Deliver results to cb on `base` from now on (results that came earlier are delivered too). */
 int	lambda_api_attach(struct lambda_api *api, struct event_base *base,
 	    void (*cb)(const struct lambda_result *res, void *arg), void *arg);

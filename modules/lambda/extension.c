@@ -31,6 +31,12 @@ struct lambda_ext {
 };
 
 static void
+api_register_again(void *arg, bool invoke)
+{
+	lambda_api_register(arg, invoke);
+}
+
+static void
 api_next(void *arg)
 {
 	lambda_api_next(arg);
@@ -48,7 +54,7 @@ api_report_error(void *arg, bool init, const char *type, const char *message)
 	lambda_api_report_error(arg, init, type, message);
 }
 
-/* Only the end-of-invoke strategy waits for platform.runtimeDone. */
+/* Only end-of-invoke and adaptive wait for platform.runtimeDone; Managed Instances has none. */
 static void
 start_telemetry(struct lambda_ext *ext, struct event_base *base, const struct relay_settings *cfg)
 {
@@ -60,7 +66,8 @@ start_telemetry(struct lambda_ext *ext, struct event_base *base, const struct re
 	char *err = NULL;
 	int port = 0;
 
-	if (cfg->flush_strategy != FLUSH_END_OF_INVOKE)
+	if ((cfg->flush_strategy != FLUSH_END_OF_INVOKE && cfg->flush_strategy != FLUSH_ADAPTIVE) ||
+	    cfg->managed_instances)
 		return;
 	ext->telemetry = telemetry_new(base, &h, &port, &err);
 	if (ext->telemetry == NULL) {
@@ -87,6 +94,7 @@ lambda_ext_start(struct event_base *base, const struct relay_settings *cfg, stru
     const char *name, char **reterr)
 {
 	const struct lifecycle_api ops = {
+		.register_again = api_register_again,
 		.next = api_next,
 		.subscribe = api_subscribe,
 		.report_error = api_report_error,
@@ -102,8 +110,8 @@ lambda_ext_start(struct event_base *base, const struct relay_settings *cfg, stru
 	if ((ext = calloc(1, sizeof(*ext))) == NULL)
 		return NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	/* Register first: it is on the function's cold-start path. */
-	ext->api = lambda_api_start(cfg->runtime_api, name, reterr);
+	/* Register first: it is on the function's cold-start path. Managed Instances offers no INVOKE. */
+	ext->api = lambda_api_start(cfg->runtime_api, name, !cfg->managed_instances, reterr);
 	if (ext->api == NULL) {
 		lambda_ext_stop(ext);
 		return NULL;

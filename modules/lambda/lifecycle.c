@@ -7,23 +7,43 @@
  * The state machine, one transition per event:
  *
  *   REGISTERING --registered--> SUBSCRIBING --subscribed or not--> WAITING
- *   WAITING --INVOKE--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
+ *   REGISTERING --INVOKE refused (403 Extension.InvalidEventType)--> REGISTERING (SHUTDOWN only)
+ *   WAITING --INVOKE, flush at the end--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
+ *   WAITING --INVOKE, flush at the start--> FLUSHING --idle or budget--> WAITING
  *   WAITING --SHUTDOWN--> DRAINING --idle or deadline--> DONE (exit 0)
  *   any but DONE --SIGTERM/SIGINT (lifecycle_drain)--> DRAINING
  *   any --event/next failed--> STOPPING --exit/error answered--> DONE (exit 1)
  *
  * The sandbox freezes as soon as the runtime and every extension have called
  * event/next, so whatever is still queued or in flight then waits, maybe for
- * hours, on connections that die meanwhile. Hence, by strategy:
- *   end-of-invoke (default): wait for platform.runtimeDone of the invoke,
- *     flush within a budget, pause the forwarder, then call event/next;
- *   start-of-invoke: flush what is queued when the INVOKE arrives (the
- *     original's FLUSH_ON_INVOKE), pause, call event/next;
- *   background: call event/next at once; uploads run whenever unfrozen.
- * Paused uploads stay queued and go out after the thaw. Without telemetry,
- * end-of-invoke falls back to start-of-invoke.
+ * hours, on connections that die meanwhile. So every event/next (but
+ * background's) pauses the forwarder first: nothing is in flight across a
+ * freeze; what is queued then goes out at the next INVOKE. When each invoke
+ * flushes, by strategy:
+ *   end-of-invoke: wait for platform.runtimeDone of the invoke, flush within a
+ *     budget, then event/next: nothing is held across the freeze, but the
+ *     Telemetry API's buffering (25 ms at least) is billed on every invoke;
+ *   start-of-invoke: flush what earlier invokes left when the INVOKE arrives
+ *     (the original's FLUSH_ON_INVOKE), overlapping the handler, then
+ *     event/next: nearly free, but what the handler uploads after that waits
+ *     for the next invoke (one invoke's profiles held across one freeze);
+ *   adaptive (default): start-of-invoke while invokes come often, else
+ *     end-of-invoke. An invoke whose INVOKE arrives within
+ *     flush_busy_interval_ns of the previous one continues a busy streak,
+ *     any other starts a new one (the first of a sandbox too); the first
+ *     flush_warmup_invokes invokes of a streak flush at the end, the later
+ *     ones at the start. The interval is start to start: under
+ *     start-of-invoke it bounds how long profiles wait while the cadence
+ *     lasts, and it needs no telemetry.
+ *   background: event/next at once, never paused; uploads run whenever unfrozen.
+ * Without telemetry, end-of-invoke and adaptive flush at the start.
+ *
+ * SHUTDOWN only: on Lambda Managed Instances (no INVOKE event, no freeze,
+ * invokes run at once), or when the platform refused INVOKE at register, the
+ * forwarder is never paused: uploads go out as they come, and SHUTDOWN drains.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +86,7 @@ struct lifecycle {
 	int				 telemetry_port;
 	enum lx_state			 state;
 	bool				 telemetry;	/* platform.runtimeDone is expected */
+	bool				 shutdown_only;	/* registered for SHUTDOWN only: never paused */
 	bool				 fallback_logged;
 	bool				 started_seen;
 	char				 request_id[64];
@@ -74,6 +95,8 @@ struct lifecycle {
 	int64_t				 runtime_done_ns;
 	struct recent_ids		 starts;
 	struct recent_ids		 dones;
+	int64_t				 last_invoke_ns; /* when the previous INVOKE arrived (monotonic) */
+	int				 streak;	/* invokes in the current busy streak, this one included */
 	uint64_t			 invokes;
 	int				 exit_status;
 };
@@ -122,9 +145,12 @@ finish(struct lifecycle *lx, int status)
 	event_base_loopexit(lx->base, NULL);
 }
 
+/* The sandbox may freeze as soon as event/next is sent: nothing may be in flight then. */
 static void
 call_next(struct lifecycle *lx)
 {
+	if (!lx->shutdown_only && lx->cfg->flush_strategy != FLUSH_BACKGROUND)
+		upstream_pause(lx->up);
 	lx->state = LX_WAITING;
 	lx->api.next(lx->api.arg);
 }
@@ -136,11 +162,11 @@ telemetry_unavailable(struct lifecycle *lx, const char *why)
 	if (lx->fallback_logged)
 		return;
 	lx->fallback_logged = true;
-	if (lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE)
+	if (lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE || lx->cfg->flush_strategy == FLUSH_ADAPTIVE)
 		log_warn("Telemetry API not available (%s); flushing at the start of each invoke instead of after the runtime is done", why);
 }
 
-/* Send what is queued, within budget_ms, then pause (unless background) and call event/next. */
+/* The flush is over (idle or out of time): event/next, which pauses the forwarder. */
 static void flush_end(struct lifecycle *lx);
 
 /* The forwarder has nothing queued or in flight: a flush or a drain is complete. */
@@ -179,8 +205,6 @@ flush_end(struct lifecycle *lx)
 	size_t left = upstream_pending(lx->up);
 
 	evtimer_del(lx->timer);
-	if (lx->cfg->flush_strategy != FLUSH_BACKGROUND)
-		upstream_pause(lx->up);
 	if (left > 0)
 		log_warn("Flush time is over with %zu profiles not yet delivered; they stay queued and go out after the next thaw", left);
 	if (lx->runtime_done_ns > 0 && log_enabled(LOG_DEBUG)) {
@@ -191,23 +215,50 @@ flush_end(struct lifecycle *lx)
 	call_next(lx);
 }
 
+/* When this invoke flushes: not at all (event/next at once), at its start, or at its end. */
+enum plan { PLAN_NONE, PLAN_START, PLAN_END };
+
+static enum plan
+plan_invoke(const struct lifecycle *lx)
+{
+	if (lx->shutdown_only || lx->cfg->flush_strategy == FLUSH_BACKGROUND)
+		return PLAN_NONE;
+	if (lx->cfg->flush_strategy == FLUSH_START_OF_INVOKE || !lx->telemetry)
+		return PLAN_START;
+	if (lx->cfg->flush_strategy == FLUSH_ADAPTIVE && lx->streak > lx->cfg->flush_warmup_invokes)
+		return PLAN_START;
+	return PLAN_END;
+}
+
 static void
 on_invoke(struct lifecycle *lx, const struct lambda_result *res)
 {
-	int64_t now = epoch_ms();
+	static const char *const plan_name[] = { "not flushing", "flushing at its start", "flushing at its end" };
+	int64_t now = epoch_ms(), t = relay_now_ns(), since = t - lx->last_invoke_ns;
+	enum plan plan;
 
 	lx->invokes++;
+	if (lx->last_invoke_ns > 0 && since <= lx->cfg->flush_busy_interval_ns) {
+		if (lx->streak < INT_MAX)
+			lx->streak++;
+	} else {
+		lx->streak = 1;
+	}
+	lx->last_invoke_ns = t;
 	snprintf(lx->request_id, sizeof(lx->request_id), "%s", res->request_id);
 	lx->deadline_ms = res->deadline_ms;
 	lx->runtime_done_ns = 0;
+	plan = plan_invoke(lx);
 	log_f(LOG_DEBUG, (&(struct log_field){ "requestId", lx->request_id }), 1,
-	    "Received INVOKE event (deadline in %lld ms)", (long long)(lx->deadline_ms - now));
+	    "Received INVOKE event (deadline in %lld ms, %.1f ms after the previous one, busy streak %d): %s",
+	    (long long)(lx->deadline_ms - now), lx->invokes > 1 ? (double)since / 1e6 : 0.0, lx->streak,
+	    plan_name[plan]);
 	upstream_resume(lx->up);
-	if (lx->cfg->flush_strategy == FLUSH_BACKGROUND) {
+	if (plan == PLAN_NONE) {
 		call_next(lx);
 		return;
 	}
-	if (lx->cfg->flush_strategy == FLUSH_START_OF_INVOKE || !lx->telemetry) {
+	if (plan == PLAN_START) {
 		flush_begin(lx);
 		return;
 	}
@@ -299,18 +350,41 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Register refused because the platform does not offer INVOKE (Lambda Managed Instances does not). */
+static bool
+invoke_refused(const struct lambda_result *res)
+{
+	return res->status == 403 && strcmp(res->error_type, "Extension.InvalidEventType") == 0 &&
+	    strstr(res->error_message, "INVOKE") != NULL;
+}
+
 static void
 on_registered(struct lifecycle *lx, const struct lambda_result *res)
 {
+	if (!res->ok && !lx->shutdown_only && invoke_refused(res)) {
+		/* Exiting now would fail the function's init: run without INVOKE instead. */
+		log_warn("The Lambda Extensions API refused the INVOKE event (%s: %s); registering for SHUTDOWN only: profiles are forwarded as they come and drained at SHUTDOWN",
+		    res->error_type, res->error_message);
+		lx->shutdown_only = true;
+		lx->api.register_again(lx->api.arg, false);
+		return;
+	}
 	if (!res->ok) {
 		log_error("Cannot register with the Lambda Extensions API at %s: %s; exiting",
 		    lx->cfg->runtime_api, res->error);
 		finish(lx, 1);
 		return;
 	}
+	if (lx->shutdown_only) {
+		log_info("Registered with the Lambda Extensions API for SHUTDOWN only (function '%s', %s): profiles are forwarded as they come and drained at SHUTDOWN",
+		    res->function_name, lx->cfg->managed_instances ? "Lambda Managed Instances" : "INVOKE not offered");
+		call_next(lx);
+		return;
+	}
 	log_info("Registered with the Lambda Extensions API (function '%s', flush strategy %s)",
 	    res->function_name, settings_flush_strategy_name(lx->cfg->flush_strategy));
-	if (lx->telemetry_port > 0 && lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE) {
+	if (lx->telemetry_port > 0 && (lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE ||
+	    lx->cfg->flush_strategy == FLUSH_ADAPTIVE)) {
 		lx->state = LX_SUBSCRIBING;
 		lx->api.subscribe(lx->api.arg, lx->telemetry_port);
 		return;
@@ -414,6 +488,7 @@ lifecycle_new(struct event_base *base, const struct relay_settings *cfg, struct 
 	lx->up = up;
 	lx->api = *api;
 	lx->state = LX_REGISTERING;
+	lx->shutdown_only = cfg->managed_instances;
 	lx->timer = evtimer_new(base, on_timer, lx);
 	if (lx->timer == NULL) {
 		lifecycle_free(lx);

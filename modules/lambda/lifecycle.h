@@ -14,6 +14,7 @@ struct lifecycle;
 
 /* The Extensions API commands the lifecycle sends; their results come back through lifecycle_on_result(). */
 struct lifecycle_api {
+	void	(*register_again)(void *arg, bool invoke);	/* after a refused register */
 	void	(*next)(void *arg);
 	void	(*subscribe)(void *arg, int telemetry_port);
 	void	(*report_error)(void *arg, bool init, const char *type, const char *message);
@@ -21,11 +22,12 @@ struct lifecycle_api {
 };
 
 /*
- * Follow Lambda events on `base` (the register call is already on its way),
- * flushing `up` as cfg->flush_strategy says. The lifecycle is the only user of
- * the forwarder's idle callback. When the lifecycle ends (after SHUTDOWN, a
- * drain, or when events cannot be followed) the loop is exited; then
- * lifecycle_exit_status() gives the process's exit status. NULL on OOM.
+ * Follow Lambda events on `base` (the register call is already on its way:
+ * for SHUTDOWN only when cfg->managed_instances, else for INVOKE and
+ * SHUTDOWN), flushing `up` as cfg->flush_strategy says. The lifecycle is the
+ * only user of the forwarder's idle callback. When the lifecycle ends (after
+ * SHUTDOWN, a drain, or when events cannot be followed) the loop is exited;
+ * then lifecycle_exit_status() gives the process's exit status. NULL on OOM.
  */
 struct lifecycle *lifecycle_new(struct event_base *base, const struct relay_settings *cfg,
 	    struct upstream *up, const struct lifecycle_api *api);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # lambda.sh -- the relay as a Lambda extension under the project's emulator: registration,
-# invokes with real freezes, no profile lost, flush strategies, telemetry fallback, a slow
-# remote during the flush, bad configuration, a taken port, SHUTDOWN within its deadline.
+# invokes with real freezes, no profile lost, flush strategies (the adaptive default on a busy
+# function: ~0 billed time, exactly-once delivery, nothing in flight at a freeze), telemetry
+# fallback, a slow remote during the flush, bad configuration, a taken port, SHUTDOWN within
+# its deadline.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
@@ -37,6 +39,12 @@ emulate() {
 }
 sent() { grep -c . "$T/$1.count"; }
 post_runtime() { sed -n 's/.*post-runtime \([0-9.]*\) ms.*/\1/p' "$T/$1.out" | tr '\n' ' '; }
+# warm_p50 NAME: the summary's median post-runtime of the warm invokes, in ms.
+warm_p50() { sed -n 's/^ *post-runtime (warm) *p50 \([0-9.]*\) ms.*/\1/p' "$T/$1.out"; }
+# inflight NAME SINK: no request to the sink was in flight across a freeze of the sandbox.
+inflight() { bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/$1.json" "$T/$2"; }
+# duplicates SINK: the invoke labels the sink got more than once (one upload per invoke here).
+duplicates() { cat "$T/$1"/req-*.head 2>/dev/null | grep -o 'invoke%3D[0-9]*' | sort | uniq -d | tr '\n' ' '; }
 ext_line() { grep 'extension pyroscope-lambda-extension:' "$T/$1.out"; }
 
 # --- the normal path: register, invokes with freezes, SHUTDOWN, exit 0 --------
@@ -51,8 +59,38 @@ is "$(sent normal)" 100 "the function uploaded 100 profiles during the invokes"
 is "$(count_requests up)" "$(sent normal)" "every one reached the remote across 50 freezes"
 check "the relay logged no failure" eval "! grep -q 'level=error' '$T/normal.err'"
 check "SHUTDOWN: drained and exited on its own" grep -q "Received SHUTDOWN event (reason 'spindown')" "$T/normal.err"
-diag "post-runtime durations (ms, end-of-invoke, 25 ms telemetry buffering): $(post_runtime normal | cut -d' ' -f1-10) ..."
+check "no upload in flight across any freeze ($(inflight normal up 2>&1 | tail -1))" inflight normal up
+diag "post-runtime durations (ms, adaptive: the first 5 wait for runtimeDone, 25 ms telemetry buffering): $(post_runtime normal | cut -d' ' -f1-10) ..."
 diag "$(grep -E '^ *(init|shutdown):' "$T/normal.out" | tr -s ' ' | tr '\n' ';')"
+
+# --- a busy function (issue 14's workload, shorter): the adaptive default bills ~nothing -----
+# Invoked every 100-300 ms, the handler works 30 ms, one upload every 5th invoke, the remote
+# 20 ms away. The first 5 invokes flush at their end (warm-up), then at the start of the next
+# invoke, overlapping the handler. end-of-invoke on the same workload pays the telemetry
+# buffering (>= 25 ms) on every invoke; the bound below (10 ms) sits between the two.
+start_sink busy --rtt-ms 20
+emulate busy --invokes 40 --gap-ms 100-300 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	SAMPLE_WORK_MS=30 SAMPLE_UPLOADS=1 SAMPLE_UPLOAD_EVERY=5 PYROSCOPE_LOG_LEVEL=debug
+is "$EMU_STATUS" 0 "busy function: the emulator accepts the run (exit 0)"
+check "the first 5 invokes flushed at their end" \
+	test "$(grep -o 'busy streak [0-9]*): flushing at its [a-z]*' "$T/busy.err" | head -5 | grep -c 'its end')" -eq 5
+check "later ones at their start ($(grep -c 'flushing at its start' "$T/busy.err") of 40)" \
+	test "$(grep -c 'flushing at its start' "$T/busy.err")" -gt 0
+is "$(sent busy) $(count_requests busy)" "8 8" "8 uploads, 8 at the remote"
+is "$(duplicates busy)" "" "none delivered twice"
+check "the relay's summary: received=8 delivered=8 dropped=0" grep -q 'Relay stopped: received=8 delivered=8 dropped=0 ' "$T/busy.err"
+check "no upload in flight across any freeze ($(inflight busy busy 2>&1 | tail -1))" inflight busy busy
+check "warm post-runtime median < 10 ms (p50 $(warm_p50 busy) ms)" \
+	awk -v p="$(warm_p50 busy)" 'BEGIN { exit !(p != "" && p + 0 < 10) }'
+diag "$(grep -E '^ *post-(runtime|response) \(warm\)' "$T/busy.out" | tr -s ' ' | tr '\n' ';')"
+start_sink busyend --rtt-ms 20
+emulate busyend --invokes 12 --gap-ms 100-300 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
+	SAMPLE_WORK_MS=30 SAMPLE_UPLOADS=1 SAMPLE_UPLOAD_EVERY=5 PYROSCOPE_FLUSH_STRATEGY=end-of-invoke
+is "$EMU_STATUS" 0 "the same with end-of-invoke: run accepted"
+check "end-of-invoke: warm post-runtime median >= 20 ms, the telemetry buffering (p50 $(warm_p50 busyend) ms)" \
+	awk -v p="$(warm_p50 busyend)" 'BEGIN { exit !(p != "" && p + 0 >= 20) }'
+is "$(sent busyend) $(count_requests busyend)" "2 2" "end-of-invoke: every upload delivered"
+check "end-of-invoke: nothing in flight across a freeze" inflight busyend busyend
 
 # --- telemetry not available: fall back to flushing at the start of invokes ----
 start_sink up2
@@ -71,7 +109,10 @@ check "no invoke timed out" eval "! grep -q 'timeout' '$T/nodone.out'"
 is "$(count_requests up3)" "$(sent nodone)" "and every profile is delivered"
 
 # --- a remote slower than the flush budget ---------------------------------
-start_sink slow --delay-ms $((1500 * SLOW))
+# 1 s: five times the flush budget, and short enough that the SHUTDOWN drain ends when idle,
+# well before its deadline (a drain that runs to the deadline leaves valgrind too little time
+# to exit before the SIGKILL).
+start_sink slow --delay-ms 1000
 emulate slow --invokes 3 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
 	PYROSCOPE_FLUSH_TIMEOUT=200ms SAMPLE_UPLOADS=1
 is "$EMU_STATUS" 0 "slow remote: the extension still calls event/next in time"

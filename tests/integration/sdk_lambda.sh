@@ -4,11 +4,13 @@
 # a few invokes of ~1.2 s of CPU-busy work each, the sandbox frozen (SIGSTOP) between them,
 # the SDK flushing every 400 ms (so during invokes) and once more from Pyroscope.stop() on
 # SIGTERM at SHUTDOWN. The function (tests/sdk/lambda_runtime.js) records every upload it made
-# (body SHA-256 and the relay's answer) as it goes. Checked: the run is one Lambda accepts,
-# the extension exits 0 on its own, every upload answered 200 reached the sink byte-exact,
-# the relay's exit summary has nothing dropped, the profiles decode with the expected types
-# and name. Skipped (never failed) when node >= 20.19, the npm registry or the SDK's native
-# module is missing.
+# (body SHA-256 and the relay's answer) as it goes. The adaptive strategy is tuned so that both
+# of its modes run: invokes 1-2 flush at their end (warm-up 2), 3-4 at their start (busy
+# interval 5 s), so invoke 4's uploads and the SDK's last flush wait for SHUTDOWN. Checked:
+# the run is one Lambda accepts, the extension exits 0 on its own, every upload answered 200
+# reached the sink byte-exact, none was in flight across a freeze, the relay's exit summary
+# has nothing dropped, the profiles decode with the expected types and name. Skipped (never
+# failed) when node >= 20.19, the npm registry or the SDK's native module is missing.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
@@ -46,7 +48,8 @@ env -i PATH="$PATH" HOME="$T" TZ=UTC ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS}
 	AWS_LAMBDA_FUNCTION_NAME=sdk_lambda AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 \
 	PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$PORT" \
 	NPM_DIR="$NPM_DIR" SDK_RELAY_PORT="$PORT" SDK_LOG="$T/sdk.jsonl" SDK_APP="$APP" SDK_TAGS="$TAGS" \
-	SDK_FLUSH_MS=400 SDK_BUSY_MS=1200 DEBUG=pyroscope \
+	SDK_FLUSH_MS=400 SDK_BUSY_MS=1200 DEBUG=pyroscope PYROSCOPE_LOG_LEVEL=debug \
+	PYROSCOPE_FLUSH_ADAPTIVE_WARMUP=2 PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL=5s \
 	timeout $((60 * SLOW)) "$EMULATOR_BIN" --listen 127.0.0.1:0 --extensions "$T/ext" \
 	--function "$FUNCTION" --invokes $INVOKES --gap-ms 300 --report "$T/emu.json" \
 	--init-timeout-ms $((10000 * SLOW)) --timeout-ms $((6000 * SLOW)) >"$T/emu.out" 2>"$T/emu.err"
@@ -80,6 +83,10 @@ ext_report=$(timeout 10 node -e 'const r = require(process.argv[1]); const e = r
 is "$ext_report" "pyroscope-lambda-extension state=Exited exit_code=0 signal=null killed=false ok=true" \
 	"the report: the extension exited 0 on its own"
 check "the relay drained at SHUTDOWN on its own" grep -q "Received SHUTDOWN event (reason 'spindown')" "$T/emu.err"
+is "$(grep -o 'busy streak [0-9]*): flushing at its [a-z]*' "$T/emu.err" | sed 's/.*its //' | tr '\n' ' ')" \
+	"end end start start " "adaptive: invokes 1-2 flushed at their end, 3-4 at their start"
+check "no upload in flight across any freeze ($(bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/emu.json" "$T/up" 2>&1 | tail -1))" \
+	bash "$TOP_SRCDIR/tools/emulator/inflight-check.sh" "$T/emu.json" "$T/up"
 if grep -q 'level=error' "$T/emu.err"; then
 	not_ok "the relay logged no error"; grep 'level=error' "$T/emu.err" | head -5 | sed 's/^/#   /'
 else ok "the relay logged no error"; fi

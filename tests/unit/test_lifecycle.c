@@ -21,7 +21,11 @@
 
 #define TELEMETRY_PORT 4243
 
-/* The commands the lifecycle sent, in order: 's' subscribe, 'n' next, 'i'/'x' init/exit error. */
+/*
+ * The commands the lifecycle sent, in order: 'r' register again (INVOKE and
+ * SHUTDOWN), 'R' register again for SHUTDOWN only, 's' subscribe, 'n' next,
+ * 'i'/'x' init/exit error.
+ */
 struct rec {
 	char		 cmds[64];
 	int		 nexts;
@@ -68,6 +72,12 @@ api_next(void *arg)
 }
 
 static void
+api_register_again(void *arg, bool invoke)
+{
+	rec_cmd(arg, invoke ? 'r' : 'R');
+}
+
+static void
 api_subscribe(void *arg, int port)
 {
 	struct rec *r = arg;
@@ -94,6 +104,7 @@ fx_start(struct fx *f, int status, const char *const *extra, int telemetry_port)
 	size_t n = 0;
 	char *err = NULL;
 	struct lifecycle_api api = {
+		.register_again = api_register_again,
 		.next = api_next,
 		.subscribe = api_subscribe,
 		.report_error = api_report_error,
@@ -169,6 +180,19 @@ feed_event(struct fx *f, enum lambda_event ev, const char *id, int64_t deadline_
 	snprintf(res.request_id, sizeof(res.request_id), "%s", id != NULL ? id : "");
 	if (ev == LAMBDA_EV_SHUTDOWN)
 		snprintf(res.shutdown_reason, sizeof(res.shutdown_reason), "spindown");
+	lifecycle_on_result(&res, f->lx);
+}
+
+/* A register refused with 403 and the API's error type and message. */
+static void
+feed_refused(struct fx *f, const char *type, const char *message)
+{
+	struct lambda_result res = { .cmd = LAMBDA_CMD_REGISTER, .ok = false, .status = 403 };
+
+	snprintf(res.error, sizeof(res.error), "register answered HTTP 403: {\"errorMessage\":\"%s\",\"errorType\":\"%s\"}",
+	    message, type);
+	snprintf(res.error_type, sizeof(res.error_type), "%s", type);
+	snprintf(res.error_message, sizeof(res.error_message), "%s", message);
 	lifecycle_on_result(&res, f->lx);
 }
 
@@ -530,6 +554,175 @@ test_errors(void)
 	fx_stop(&f);
 }
 
+/* One invoke that flushes at its end: no event/next until runtimeDone, then after the flush. */
+static bool
+invoke_at_end(struct fx *f, const char *id, bool upload)
+{
+	int before = f->rec.nexts;
+	bool good;
+
+	feed_event(f, LAMBDA_EV_INVOKE, id, 30000);
+	lifecycle_on_start(id, f->lx);
+	good = f->rec.nexts == before;
+	if (upload)
+		submit(f);
+	good = good && still_running(f, 20) && f->rec.nexts == before;
+	lifecycle_on_runtime_done(id, "success", f->lx);
+	return good && nexts_reach(f, before + 1) && f->rec.pending_at_next == 0 &&
+	    f->rec.delivered_at_next == f->next_id;
+}
+
+static void
+test_adaptive(void)
+{
+	static const char *const env[] = { "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "3",
+		"PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL", "2s", NULL };
+	struct fx f;
+
+	fx_start(&f, 200, env, TELEMETRY_PORT);
+	feed(&f, LAMBDA_CMD_REGISTER, true);
+	is_str(f.rec.cmds, "s", "adaptive: subscribes to telemetry");
+	feed(&f, LAMBDA_CMD_SUBSCRIBE, true);
+	submit(&f);
+	ok(still_running(&f, 100) && f.remote.requests == 0, "the first event/next pauses too: nothing sent until an INVOKE");
+	ok(invoke_at_end(&f, "r1", false), "invoke 1 of a sandbox: flushed at its end, the profile from init included");
+	ok(invoke_at_end(&f, "r2", true), "invoke 2 (warm-up): flushed at its end");
+	ok(invoke_at_end(&f, "r3", true), "invoke 3 (warm-up): flushed at its end");
+
+	feed_event(&f, LAMBDA_EV_INVOKE, "r4", 30000);
+	is_int(f.rec.nexts, 5, "invoke 4, the 4th within 2 s: nothing queued, event/next at once, no runtimeDone awaited");
+	submit(&f);
+	ok(still_running(&f, 200) && f.remote.requests == 3, "paused at that event/next: the handler's profile waits");
+	lifecycle_on_runtime_done("r4", "success", f.lx);
+	is_int(f.rec.nexts, 5, "its runtimeDone sends nothing more");
+
+	feed_event(&f, LAMBDA_EV_INVOKE, "r5", 30000);
+	is_int(f.rec.nexts, 5, "invoke 5: the held profile is queued, event/next waits for it");
+	ok(nexts_reach(&f, 6), "event/next once it is delivered, without runtimeDone");
+	is_int(f.rec.delivered_at_next, 4, "delivered before event/next (held across one freeze only)");
+	is_int(f.rec.pending_at_next, 0, "nothing pending or in flight at event/next");
+	lifecycle_on_runtime_done("r5", "success", f.lx);
+
+	ok(still_running(&f, 2300), "a gap longer than the busy interval");
+	ok(invoke_at_end(&f, "r6", true), "invoke 6 starts a new streak: flushed at its end again");
+	ok(invoke_at_end(&f, "r7", true), "invoke 7 (warm-up again): at its end");
+	is_str(f.rec.cmds, "snnnnnnnn", "only subscribe and event/next were sent");
+	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 2000);
+	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 0, "SHUTDOWN: the loop ends, exit status 0");
+	is_int(f.ledger.stats.delivered, 6, "every profile delivered once");
+	is_int(f.remote.requests, 6, "and sent once");
+	fx_stop(&f);
+}
+
+static void
+test_adaptive_deadline(void)
+{
+	static const char *const env[] = { "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "1",
+		"PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL", "5s", "PYROSCOPE_FLUSH_TIMEOUT", "30s", NULL };
+	struct fx f;
+	int64_t t0;
+
+	fx_start(&f, 0, env, TELEMETRY_PORT);
+	feed(&f, LAMBDA_CMD_REGISTER, true);
+	feed(&f, LAMBDA_CMD_SUBSCRIBE, true);
+	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
+	lifecycle_on_start("r1", f.lx);
+	lifecycle_on_runtime_done("r1", "success", f.lx);
+	is_int(f.rec.nexts, 2, "warm-up 1: invoke 1 at its end, nothing to send");
+	submit(&f);
+	t0 = lb_now_ms();
+	feed_event(&f, LAMBDA_EV_INVOKE, "r2", 400);
+	ok(still_running(&f, 100) && f.remote.held == 1 && f.rec.nexts == 2,
+	    "invoke 2 at its start: the profile is in flight, the remote does not answer");
+	ok(nexts_reach(&f, 3), "event/next all the same");
+	ok(lb_now_ms() - t0 >= 250 && lb_now_ms() - t0 < 1500, "before the function's deadline, not at the 30 s flush timeout");
+	is_int(f.ledger.stats.in_flight, 0, "nothing left in flight");
+	is_int(f.rec.pending_at_next, 1, "the profile waits in the queue");
+	fx_stop(&f);
+}
+
+static void
+test_explicit_strategy_wins(void)
+{
+	static const char *const env[] = { "PYROSCOPE_FLUSH_STRATEGY", "end-of-invoke",
+		"PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "1", "PYROSCOPE_FLUSH_ON_INVOKE", "true", NULL };
+	struct fx f;
+	bool all = true;
+
+	fx_start(&f, 200, env, TELEMETRY_PORT);
+	feed(&f, LAMBDA_CMD_REGISTER, true);
+	feed(&f, LAMBDA_CMD_SUBSCRIBE, true);
+	for (int i = 1; i <= 4; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "r%d", i);
+		all = invoke_at_end(&f, id, true) && all;
+	}
+	ok(all, "end-of-invoke by name: 4 busy invokes, each flushed at its end");
+	fx_stop(&f);
+}
+
+static void
+test_managed_instances(void)
+{
+	static const char *const env[] = { "AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances", NULL };
+	struct fx f;
+	int64_t t0;
+
+	fx_start(&f, 200, env, TELEMETRY_PORT);
+	feed(&f, LAMBDA_CMD_REGISTER, true);
+	is_str(f.rec.cmds, "n", "Managed Instances: no telemetry subscription, event/next");
+	submit(&f);
+	submit(&f);
+	ok(lb_wait(f.base, delivered_reach, &f, LB_LIMIT_MS, NULL), "never paused: profiles go out while event/next waits");
+	is_int(f.rec.nexts, 1, "no other event/next");
+	f.remote.status = 0;
+	submit(&f);
+	ok(still_running(&f, 100) && f.remote.held == 1, "a profile the remote holds");
+	t0 = lb_now_ms();
+	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 600);
+	ok(loop_ends(&f), "SHUTDOWN: the loop ends");
+	ok(lb_now_ms() - t0 >= 300, "at the SHUTDOWN deadline, not before");
+	is_int(lifecycle_exit_status(f.lx), 0, "exit status 0");
+	fx_stop(&f);
+}
+
+static void
+test_register_retry(void)
+{
+	struct fx f;
+
+	fx_start(&f, 200, NULL, TELEMETRY_PORT);
+	feed_refused(&f, "Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType");
+	is_str(f.rec.cmds, "R", "INVOKE refused at register: registers again for SHUTDOWN only");
+	ok(still_running(&f, 50), "and does not exit");
+	feed(&f, LAMBDA_CMD_REGISTER, true);
+	is_str(f.rec.cmds, "Rn", "registered: no telemetry subscription, event/next");
+	submit(&f);
+	ok(lb_wait(f.base, delivered_reach, &f, LB_LIMIT_MS, NULL), "never paused: the profile goes out while event/next waits");
+	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 2000);
+	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 0, "SHUTDOWN: exit status 0");
+	fx_stop(&f);
+
+	fx_start(&f, 200, NULL, TELEMETRY_PORT);
+	feed_refused(&f, "Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType");
+	feed_refused(&f, "Extension.InvalidEventType", "SHUTDOWN: ErrorInvalidEventType");
+	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 1, "the retry refused too: exit status 1");
+	is_str(f.rec.cmds, "R", "retried once only");
+	fx_stop(&f);
+
+	fx_start(&f, 200, NULL, TELEMETRY_PORT);
+	feed_refused(&f, "Extension.InvalidEventType", "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension");
+	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 1, "SHUTDOWN refused (an internal extension): exit status 1");
+	is_str(f.rec.cmds, "", "no retry");
+	fx_stop(&f);
+
+	fx_start(&f, 200, NULL, TELEMETRY_PORT);
+	feed_refused(&f, "Extension.InvalidExtensionName", "Empty extension name");
+	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 1, "another refusal: exit status 1, no retry");
+	fx_stop(&f);
+}
+
 int
 main(void)
 {
@@ -545,5 +738,10 @@ main(void)
 	test_shutdown_deadline();
 	test_drain_during_flush();
 	test_errors();
+	test_adaptive();
+	test_adaptive_deadline();
+	test_explicit_strategy_wins();
+	test_managed_instances();
+	test_register_retry();
 	return done_testing();
 }

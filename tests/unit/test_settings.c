@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,7 +287,9 @@ test_flush_and_retry(void)
 	is_int(s.nproblems, 0, "no problem");
 	settings_clear(&s);
 	load(&s, bad);
-	is_int(s.flush_strategy, FLUSH_END_OF_INVOKE, "bad strategy: end-of-invoke");
+	is_int(s.flush_strategy, FLUSH_ADAPTIVE, "bad strategy: adaptive");
+	ok(has_problem(&s, "PYROSCOPE_FLUSH_STRATEGY: unknown strategy 'sometimes'") && has_problem(&s, "using 'adaptive'"),
+	    "bad strategy named with the fallback");
 	is_int(s.flush_timeout_ns, 1000000000, "bad flush timeout: 1s");
 	is_int(s.retry_max_attempts, 5, "bad attempts: 5");
 	is_int(s.retry_max_age_ns, 300000000000LL, "bad age: 5m");
@@ -330,6 +333,70 @@ test_lambda_labels(void)
 	settings_clear(&s);
 }
 
+static void
+test_adaptive_flush(void)
+{
+	struct relay_settings s;
+	const char *const none[] = { NULL };
+	const char *const tuned[] = { "PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL", "2500ms", "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "12",
+		"PYROSCOPE_FLUSH_STRATEGY", "adaptive", NULL };
+	const char *const bad[] = { "PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL", "0", "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "0", NULL };
+	const char *const worse[] = { "PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL", "-1s", "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP", "5x", NULL };
+	const char *const names[] = { "end-of-invoke", "start-of-invoke", "background", "adaptive" };
+	const enum flush_strategy want[] = { FLUSH_END_OF_INVOKE, FLUSH_START_OF_INVOKE, FLUSH_BACKGROUND, FLUSH_ADAPTIVE };
+	const char *const on_invoke[] = { "PYROSCOPE_FLUSH_ON_INVOKE", "true", NULL };
+	const char *const on_invoke_bg[] = { "PYROSCOPE_FLUSH_ON_INVOKE", "true", "PYROSCOPE_FLUSH_STRATEGY", "background", NULL };
+	const char *const lmi[] = { "AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances", NULL };
+	const char *const on_demand[] = { "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand", NULL };
+
+	load(&s, none);
+	is_int(s.flush_strategy, FLUSH_ADAPTIVE, "default strategy: adaptive");
+	is_str(settings_flush_strategy_name(s.flush_strategy), "adaptive", "named adaptive");
+	is_int(s.flush_busy_interval_ns, 1000000000LL, "default busy interval: 1s");
+	is_int(s.flush_warmup_invokes, 5, "default warm-up: 5 invokes");
+	ok(!s.managed_instances, "not Managed Instances by default");
+	settings_clear(&s);
+	load(&s, tuned);
+	is_int(s.flush_busy_interval_ns, 2500000000LL, "busy interval set (Go duration)");
+	is_int(s.flush_warmup_invokes, 12, "warm-up set");
+	is_int(s.nproblems, 0, "no problem");
+	settings_clear(&s);
+	load(&s, bad);
+	ok(has_problem(&s, "PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL: invalid duration '0'") && has_problem(&s, "using '1s'"),
+	    "interval 0 refused, with the fallback");
+	ok(has_problem(&s, "PYROSCOPE_FLUSH_ADAPTIVE_WARMUP: invalid number '0' (want 1 to 1000000), using '5'"),
+	    "warm-up 0 refused, with the range and the fallback");
+	is_int(s.flush_busy_interval_ns, 1000000000LL, "bad interval: 1s");
+	is_int(s.flush_warmup_invokes, 5, "bad warm-up: 5");
+	ok(s.unsendable == NULL, "neither stops sending");
+	settings_clear(&s);
+	load(&s, worse);
+	is_int(s.nproblems, 2, "a negative interval and a non-number warm-up are problems");
+	settings_clear(&s);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *const env[] = { "PYROSCOPE_FLUSH_STRATEGY", names[i], NULL };
+		char desc[64];
+
+		snprintf(desc, sizeof(desc), "strategy by name: %s", names[i]);
+		load(&s, env);
+		ok(s.flush_strategy == want[i] && s.nproblems == 0 &&
+		    strcmp(settings_flush_strategy_name(s.flush_strategy), names[i]) == 0, desc);
+		settings_clear(&s);
+	}
+	load(&s, on_invoke);
+	ok(s.flush_strategy == FLUSH_ADAPTIVE && s.nproblems == 0, "PYROSCOPE_FLUSH_ON_INVOKE=true keeps the default");
+	settings_clear(&s);
+	load(&s, on_invoke_bg);
+	is_int(s.flush_strategy, FLUSH_BACKGROUND, "an explicit strategy wins over PYROSCOPE_FLUSH_ON_INVOKE");
+	settings_clear(&s);
+	load(&s, lmi);
+	ok(s.managed_instances, "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances: Managed Instances");
+	settings_clear(&s);
+	load(&s, on_demand);
+	ok(!s.managed_instances && s.nproblems == 0, "on-demand: not Managed Instances");
+	settings_clear(&s);
+}
+
 int
 main(void)
 {
@@ -344,5 +411,6 @@ main(void)
 	test_lambda_memory_budget();
 	test_flush_and_retry();
 	test_lambda_labels();
+	test_adaptive_flush();
 	return done_testing();
 }
