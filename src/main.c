@@ -71,7 +71,10 @@ static const char usage_text[] =
 "  PYROSCOPE_RECEIVE_MAX_BYTES    the queue budget, for bodies being received\n"
 "  PYROSCOPE_DEV_MODE             false; true: a plain local relay (hosts,\n"
 "                                 containers) instead of a Lambda extension\n"
-"  PYROSCOPE_FLUSH_STRATEGY       end-of-invoke; or start-of-invoke, background\n"
+"  PYROSCOPE_FLUSH_STRATEGY       adaptive; or end-of-invoke, start-of-invoke,\n"
+"                                 background\n"
+"  PYROSCOPE_FLUSH_ADAPTIVE_INTERVAL  1s between invoke starts: a busy streak\n"
+"  PYROSCOPE_FLUSH_ADAPTIVE_WARMUP    5 invokes of a streak flush at their end\n"
 "  PYROSCOPE_FLUSH_TIMEOUT        1s\n"
 "  PYROSCOPE_FLUSH_ON_INVOKE      false\n"
 "  PYROSCOPE_SELF_PROFILING       false; accepted and ignored\n"
@@ -86,7 +89,8 @@ static const char usage_text[] =
 "  PYROSCOPE_LOG_MSG_FIELD_NAME   key names: time, level, msg\n"
 "  PYROSCOPE_LOG_LOGRUS_ERROR_FIELD_NAME, PYROSCOPE_LOG_FUNC_FIELD_NAME,\n"
 "  PYROSCOPE_LOG_FILE_FIELD_NAME  accepted; these keys never appear\n"
-"  AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_FUNCTION_MEMORY_SIZE   set by Lambda\n"
+"  AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,\n"
+"  AWS_LAMBDA_INITIALIZATION_TYPE   set by Lambda\n"
 "  SSL_CERT_FILE, SSL_CERT_DIR    CA store; default: the system's\n";
 
 /* The Lambda extension name must equal the executable's file name. */
