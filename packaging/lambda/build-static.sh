@@ -268,13 +268,99 @@ deps() {
 	write_pkgconfig "$PKGCONF" "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c"
 }
 
+# ---- the project's sources ---------------------------------------------------------
+
+# The static builds never use the checkout itself: it may be configured in the tree
+# (configure then refuses a VPATH build from it) and is the user's. They build from
+# $OUT/src, a copy of the sources kept in step with it, taken from the first of:
+#   PYROSCOPE_STATIC_SRC  a clean source tree with configure (make static/layer pass
+#                         their `make distdir`);
+#   a git checkout        the tracked and untracked, not ignored files of the working
+#                         tree as they are, then autoreconf -fi in the copy;
+#   a configured tree     `make distdir` there (an unpacked release tarball);
+#   anything else         the tree's files, without the static output and any build
+#                         directory in it (autoreconf -fi when it has no configure).
+# Only files whose contents changed are copied, so a rebuild recompiles what changed.
+
+# stage_sources DIR: write a clean copy of the sources into DIR (removed first).
+stage_sources() {
+	rm -rf "$1"; mkdir -p "$1"
+	if [ -n "${PYROSCOPE_STATIC_SRC:-}" ]; then
+		[ -x "$PYROSCOPE_STATIC_SRC/configure" ] ||
+			die "PYROSCOPE_STATIC_SRC=$PYROSCOPE_STATIC_SRC holds no configure script"
+		log "sources: $PYROSCOPE_STATIC_SRC"
+		(cd "$PYROSCOPE_STATIC_SRC" && tar -cf - .) | (cd "$1" && tar -xf -)
+	elif [ -e "$TOP/.git" ] && command -v git >/dev/null 2>&1 &&
+	    git -C "$TOP" rev-parse --show-toplevel >/dev/null 2>&1; then
+		log "sources: the files git lists in $TOP (working tree, uncommitted changes included)"
+		(cd "$TOP" && git ls-files --cached --others --exclude-standard |
+			while IFS= read -r _f; do
+				[ -f "$_f" ] && printf '%s\n' "$_f"
+			done | tar -cf - -T -) | (cd "$1" && tar -xf -) || return 1
+		run_logged "$1.autoreconf.log" sh -c 'cd "$1" && autoreconf -fi && rm -rf autom4te.cache' sh "$1" ||
+			return 1
+		rm -f "$1.autoreconf.log"
+	elif [ -f "$TOP/config.status" ] && [ -f "$TOP/Makefile" ]; then
+		log "sources: make distdir in $TOP"
+		rmdir "$1"
+		run_logged "$1.distdir.log" make -C "$TOP" distdir distdir="$1" || return 1
+		rm -f "$1.distdir.log"
+	else
+		log "sources: the files in $TOP"
+		# Leave out the static output and every directory configured as a build tree.
+		(cd "$TOP" && find . \( -path "./${OUT#"$TOP"/}" -o -type d -exec test -f '{}/config.status' ';' \) -prune \
+			-o ! -type d -print | tar -cf - -T -) | (cd "$1" && tar -xf -) || return 1
+		if [ ! -x "$1/configure" ]; then
+			run_logged "$1.autoreconf.log" sh -c 'cd "$1" && autoreconf -fi && rm -rf autom4te.cache' sh "$1" ||
+				return 1
+			rm -f "$1.autoreconf.log"
+		fi
+	fi
+	[ -x "$1/configure" ] || { log "no configure script in the copy of the sources"; return 1; }
+}
+
+# sync_sources FROM TO: make TO hold FROM's files: changed or new ones copied (with a
+# new time stamp, so make sees them), the others left alone, vanished ones removed.
+# When the build system changed, its generated files are stamped after its inputs
+# (nothing is regenerated in TO) and SOURCES_RECONFIGURE is set.
+sync_sources() {
+	SOURCES_RECONFIGURE=
+	mkdir -p "$2"
+	_changed=$( (cd "$1" && find . -type f) | while IFS= read -r _f; do
+		cmp -s "$1/$_f" "$2/$_f" && continue
+		mkdir -p "$(dirname "$2/$_f")" && rm -f "$2/$_f" && cp "$1/$_f" "$2/$_f" || exit 1
+		printf '%s\n' "$_f"
+	done) || die "cannot copy the sources from $1 to $2"
+	(cd "$2" && find . -type f) | while IFS= read -r _f; do
+		[ -f "$1/$_f" ] || rm -f "$2/$_f"
+	done
+	[ -n "$_changed" ] || return 0
+	log "sources: $(printf '%s\n' "$_changed" | grep -c .) file(s) changed in $2"
+	if printf '%s\n' "$_changed" | grep -qE '^\./(configure|configure\.ac|Makefile\.(am|in)|aclocal\.m4|config\.h\.in|m4/.*|build-aux/.*)$'; then
+		SOURCES_RECONFIGURE=1
+		(cd "$2" && touch aclocal.m4 && touch configure config.h.in Makefile.in)
+	fi
+}
+
+sources() {
+	SRC=$OUT/src
+	stage_sources "$OUT/src.new" || die "cannot make a clean copy of the sources in $OUT/src.new"
+	sync_sources "$OUT/src.new" "$SRC"
+	rm -rf "$OUT/src.new"
+}
+
+# ---- the project -------------------------------------------------------------------
+
 # ---- the project -------------------------------------------------------------------
 
 project() {
 	_b=$OUT/build-$ARCH
-	_key="$CC $PKGCONF $RECIPE"
+	_key="$CC $PKGCONF $RECIPE $SRC"
 	if [ -f "$_b/.static-key" ] && [ "$(cat "$_b/.static-key")" != "$_key" ]; then
 		log "dependencies changed: configuring $_b afresh"
+		rm -rf "$_b"
+	elif [ -n "$SOURCES_RECONFIGURE" ] && [ -d "$_b" ]; then
+		log "the build system changed: configuring $_b afresh"
 		rm -rf "$_b"
 	fi
 	mkdir -p "$_b"
@@ -282,7 +368,7 @@ project() {
 	: >"$_log"
 	if [ ! -f "$_b/Makefile" ]; then
 		# shellcheck disable=SC2046
-		(cd "$_b" && run_logged "$_log" nice -n 19 "$TOP/configure" $(host_args) \
+		(cd "$_b" && run_logged "$_log" nice -n 19 "$SRC/configure" $(host_args) \
 			CC="$CC" PKG_CONFIG="$PKGCONF" CFLAGS="-O2 -ffunction-sections -fdata-sections -fstack-protector-strong" \
 			LDFLAGS="-static -Wl,--gc-sections") || die "configure failed for $ARCH (log: $_log)"
 		printf '%s\n' "$_key" >"$_b/.static-key"
@@ -310,11 +396,7 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock -w 7200 9 || die "another build holds $CACHE/.lock"
 step "Debian source packages" fetch_all
-[ ! -f "$TOP/config.status" ] ||
-	die "$TOP is configured in the tree; the static builds are out of tree: run 'make distclean' there first"
-if [ ! -x "$TOP/configure" ]; then
-	(cd "$TOP" && autoreconf -fi >/dev/null) || die "autoreconf -fi failed in $TOP"
-fi
+step "a clean copy of the sources in $OUT/src" sources
 for a in "$@"; do
 	arch_setup "$a"
 	T_ARCH=$(date +%s)
