@@ -22,7 +22,67 @@ JOBS=${PYROSCOPE_STATIC_JOBS:-2}
 # there on Lambda: no config file is read and the CA store comes from the
 # cabundle probe (src/cabundle.c) or SSL_CERT_FILE/SSL_CERT_DIR.
 OPENSSLDIR=/opt/pyroscope-lambda-extension/ssl
-DEP_CFLAGS="-O2 -pipe -fstack-protector-strong -ffunction-sections -fdata-sections"
+
+# ---- what is built, and how ----------------------------------------------------------
+# Everything below is part of the dependency cache keys (a hash of it), so a change
+# never reuses libraries built otherwise, in this checkout or any other sharing the cache.
+#
+# C flags of the dependencies and of the project: small code (-Os: the bulk crypto is
+# OpenSSL's assembly either way, and relaying costs the same CPU as with -O2/-O3), each
+# function and object in its own section for --gc-sections, and no unwind tables
+# (nothing unwinds C code here: no C++, no backtraces). packaging/lambda/README.md has
+# the measurements, and why there is no LTO.
+BUILD_CFLAGS="-Os -pipe -fstack-protector-strong -ffunction-sections -fdata-sections
+-fno-asynchronous-unwind-tables -fno-unwind-tables"
+BUILD_LDFLAGS="-static -Wl,--gc-sections"
+# OpenSSL: a TLS 1.2/1.3 client. Kept: ECDHE (X25519, X448, P-256, P-384, P-521),
+# AES-GCM, ChaCha20-Poly1305, AES-CBC, SHA-1/2/3, RSA, RSA-PSS, ECDSA, Ed25519/Ed448,
+# X.509 verification, the error strings. Dropped: everything else the relay never
+# uses (other protocols and ciphers, DTLS, TLS < 1.2, FFDHE/DSA, engines, config
+# loading, deprecated API, CMS/OCSP/CT/TS/CMP, SRP/PSK, multi-buffer code).
+OPENSSL_CONFIG="no-shared no-dso no-module no-engine no-afalgeng no-legacy no-tests
+no-ui-console no-deprecated no-autoload-config no-async no-secure-memory no-filenames
+no-ssl3 no-ssl3-method no-tls1 no-tls1-method no-tls1_1 no-tls1_1-method no-dtls no-dgram
+no-sctp no-srtp no-comp no-nextprotoneg no-psk no-srp no-ocsp no-ct no-cms no-cmp no-ts
+no-rfc3779 no-dh no-dsa no-ec2m no-gost no-sm2 no-sm3 no-sm4 no-aria no-bf no-camellia
+no-cast no-des no-idea no-md4 no-mdc2 no-rc2 no-rc4 no-rc5 no-rmd160 no-seed no-whirlpool
+no-blake2 no-cmac no-ocb no-siv no-siphash no-scrypt no-multiblock no-weak-ssl-ciphers
+no-ssl-trace enable-ec_nistp_64_gcc_128"
+# One edit of OpenSSL's build (in a copy of its tree, never in the shared one): no
+# P-256 "nistz256" assembly, whose 150 KB precomputed table alone made the zip 135 KB
+# larger. P-256 then uses the constant-time 64-bit C code enabled above
+# (ec_nistp_64_gcc_128); packaging/lambda/README.md has what that costs a handshake.
+OPENSSL_EDIT='s/^\( *\$ECASM_\(x86_64\|aarch64\)=\)ecp_nistz256\.c ecp_nistz256-[a-z0-9_]*\.[sS] */\1/
+s/^\( *\$ECDEF_\(x86_64\|aarch64\)=\)ECP_NISTZ256_ASM */\1/'
+
+# libevent: the relay uses its core, HTTP, DNS, OpenSSL bufferevents and pthreads.
+LIBEVENT_CONFIG="--disable-shared --enable-static --enable-openssl --disable-samples
+--disable-libevent-regress --disable-doxygen-doc --disable-dependency-tracking
+--disable-debug-mode --disable-malloc-replacement"
+# curl: the Lambda Extensions API client only: plain HTTP/1.1 to the local API (an
+# address and port), no TLS, proxy, authentication, cookies, compression, other protocol.
+CURL_CONFIG="--disable-shared --enable-static --disable-dependency-tracking
+--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2
+--without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2
+--without-quiche --without-msh3 --without-librtmp --without-libssh2
+--without-libssh --without-wolfssh --without-libgsasl --without-gssapi
+--without-hyper --without-ca-bundle --without-ca-path --without-ca-fallback
+--disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet
+--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher
+--disable-mqtt --disable-ftp --disable-file --disable-smb --disable-ntlm
+--disable-ntlm-wb --disable-manual --disable-alt-svc --disable-hsts
+--disable-websockets --disable-doh --disable-netrc --disable-proxy --disable-cookies
+--disable-http-auth --disable-crypto-auth --disable-unix-sockets --disable-socketpair
+--disable-verbose --disable-mime --disable-dateparse --disable-progress-meter
+--disable-dnsshuffle --disable-get-easy-options --disable-headers-api
+--disable-libcurl-option --disable-tls-srp"
+JSONC_CONFIG="-DCMAKE_BUILD_TYPE=MinSizeRel -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON
+-DBUILD_TESTING=OFF -DBUILD_APPS=OFF -DDISABLE_WERROR=ON -DDISABLE_EXTRA_LIBS=ON"
+# Bump when the build functions below change in a way the options above do not show.
+DEPS_RECIPE=r2
+
+# optkey WORDS...: a short hash of build options, for cache keys.
+optkey() { printf '%s\n' "$@" | tr -s ' \n\t' ' ' | sha256sum | cut -c1-10; }
 
 # sanitize STRING: a string fit for a directory name.
 sanitize() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
@@ -197,47 +257,46 @@ dep() {
 
 host_args() { [ "$ARCH" = x86_64 ] || echo "--host=$TRIPLE"; }
 
+# openssl_tree DIR: a copy of OpenSSL's source tree in DIR (hard links where it can)
+# with OPENSSL_EDIT applied to crypto/ec/build.info; dies when the edit no longer applies.
+openssl_tree() {
+	cp -al "$OPENSSL_SRC" "$1" 2>/dev/null || { rm -rf "$1"; cp -a "$OPENSSL_SRC" "$1"; } ||
+		die "cannot copy $OPENSSL_SRC"
+	_bi=crypto/ec/build.info
+	rm -f "$1/$_bi"
+	sed -e "$OPENSSL_EDIT" "$OPENSSL_SRC/$_bi" >"$1/$_bi" || die "cannot write $1/$_bi"
+	! grep -qE '^ *\$EC(ASM|DEF)_(x86_64|aarch64)=.*(nistz256|NISTZ256)' "$1/$_bi" ||
+		die "OpenSSL's $_bi changed: the nistz256 edit (OPENSSL_EDIT) no longer applies"
+}
+
 build_openssl() {	# PREFIX BUILD LOG
-	(cd "$2" &&
-	 run_logged "$3" env CC="$CC" AR="$AR" RANLIB="$RANLIB" nice -n 19 perl "$OPENSSL_SRC/Configure" \
+	openssl_tree "$2/src"
+	# shellcheck disable=SC2086
+	(mkdir -p "$2/build" && cd "$2/build" &&
+	 run_logged "$3" env CC="$CC" AR="$AR" RANLIB="$RANLIB" nice -n 19 perl "$2/src/Configure" \
 		"$OPENSSL_TARGET" --prefix="$1" --libdir=lib --openssldir="$OPENSSLDIR" \
-		no-shared no-dso no-module no-engine no-afalgeng no-legacy no-tests \
-		no-ui-console no-ssl3 no-comp -ffunction-sections -fdata-sections &&
+		$OPENSSL_CONFIG $BUILD_CFLAGS &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" build_libs &&
 	 run_logged "$3" make install_dev)
 }
 
 build_libevent() {	# PREFIX BUILD LOG
 	write_pkgconfig "$2/bin/pkg-config" "$PREFIX_openssl"
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	(cd "$2" &&
 	 run_logged "$3" nice -n 19 "$LIBEVENT_SRC/configure" $(host_args) --prefix="$1" \
-		--disable-shared --enable-static --enable-openssl --disable-samples \
-		--disable-libevent-regress --disable-doxygen-doc --disable-dependency-tracking \
-		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG="$2/bin/pkg-config" CFLAGS="$DEP_CFLAGS" &&
+		$LIBEVENT_CONFIG CC="$CC" AR="$AR" RANLIB="$RANLIB" \
+		PKG_CONFIG="$2/bin/pkg-config" CFLAGS="$(echo $BUILD_CFLAGS)" &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" &&
 	 run_logged "$3" make install)
 }
 
 build_curl() {	# PREFIX BUILD LOG
-	# HTTP only, no TLS backend, no compression, no IDN/PSL, no other protocol:
-	# libcurl serves the Lambda Extensions API client, plain HTTP to an IP literal.
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	(cd "$2" &&
 	 run_logged "$3" nice -n 19 "$CURL_SRC/configure" $(host_args) --prefix="$1" \
-		--disable-shared --enable-static --disable-dependency-tracking \
-		--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2 \
-		--without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
-		--without-quiche --without-msh3 --without-librtmp --without-libssh2 \
-		--without-libssh --without-wolfssh --without-libgsasl --without-gssapi \
-		--without-hyper --without-ca-bundle --without-ca-path --without-ca-fallback \
-		--disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
-		--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher \
-		--disable-mqtt --disable-ftp --disable-file --disable-smb --disable-ntlm \
-		--disable-ntlm-wb --disable-kerberos-auth --disable-negotiate-auth \
-		--disable-aws --disable-manual --disable-alt-svc --disable-hsts \
-		--disable-websockets --disable-doh --disable-netrc \
-		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=/bin/false CFLAGS="$DEP_CFLAGS" &&
+		$CURL_CONFIG CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=/bin/false \
+		CFLAGS="$(echo $BUILD_CFLAGS)" &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" -C lib &&
 	 run_logged "$3" make -C lib install &&
 	 run_logged "$3" make -C include install &&
@@ -250,21 +309,26 @@ build_jsonc() {	# PREFIX BUILD LOG
 	# shellcheck disable=SC2086
 	run_logged "$3" nice -n 19 cmake -S "$JSONC_SRC" -B "$2" -G "Unix Makefiles" $_cross \
 		-DCMAKE_C_COMPILER="$CC" -DCMAKE_AR="$(command -v "$AR")" \
-		-DCMAKE_RANLIB="$(command -v "$RANLIB")" -DCMAKE_BUILD_TYPE=Release \
-		-DCMAKE_C_FLAGS="$DEP_CFLAGS" -DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_INSTALL_LIBDIR=lib \
-		-DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON -DBUILD_TESTING=OFF \
-		-DDISABLE_WERROR=ON -DDISABLE_EXTRA_LIBS=ON &&
+		-DCMAKE_RANLIB="$(command -v "$RANLIB")" $JSONC_CONFIG \
+		-DCMAKE_C_FLAGS="$(echo $BUILD_CFLAGS)" \
+		-DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_INSTALL_LIBDIR=lib &&
 	run_logged "$3" nice -n 19 cmake --build "$2" -j "$JOBS" &&
 	run_logged "$3" cmake --install "$2"
 }
 
+# deps: every dependency, each in a cache directory named after its source version,
+# the toolchain and a hash of the options it is built with (libevent's also covers
+# OpenSSL's, whose headers it is built against).
 deps() {
-	_sfx="$TOOLKEY-$RECIPE"
-	dep openssl "$OPENSSL_VER-$_sfx" build_openssl;		PREFIX_openssl=$DEP_PREFIX
-	dep libevent "$LIBEVENT_VER+openssl-$OPENSSL_VER-$_sfx" build_libevent; PREFIX_libevent=$DEP_PREFIX
-	dep curl "$CURL_VER-$_sfx" build_curl;			PREFIX_curl=$DEP_PREFIX
-	dep json-c "$JSONC_VER-$_sfx" build_jsonc;		PREFIX_json_c=$DEP_PREFIX
-	PKGCONF=$ARCH_CACHE/pkg-config/$(sanitize "$OPENSSL_VER+$LIBEVENT_VER+$CURL_VER+$JSONC_VER-$_sfx")/pkg-config
+	_sfx="$TOOLKEY-$DEPS_RECIPE"
+	_cflags=$(optkey "$BUILD_CFLAGS")
+	_ossl=$(optkey "$_cflags" "$OPENSSL_CONFIG" "$OPENSSL_EDIT" "$OPENSSLDIR")
+	dep openssl "$OPENSSL_VER-$_sfx-$_ossl" build_openssl;	PREFIX_openssl=$DEP_PREFIX
+	dep libevent "$LIBEVENT_VER-$_sfx-$(optkey "$_cflags" "$LIBEVENT_CONFIG" "$_ossl")" \
+		build_libevent;					PREFIX_libevent=$DEP_PREFIX
+	dep curl "$CURL_VER-$_sfx-$(optkey "$_cflags" "$CURL_CONFIG")" build_curl;	PREFIX_curl=$DEP_PREFIX
+	dep json-c "$JSONC_VER-$_sfx-$(optkey "$_cflags" "$JSONC_CONFIG")" build_jsonc;	PREFIX_json_c=$DEP_PREFIX
+	PKGCONF=$ARCH_CACHE/pkg-config/$(optkey "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c")/pkg-config
 	write_pkgconfig "$PKGCONF" "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c"
 }
 
@@ -351,13 +415,50 @@ sources() {
 
 # ---- the project -------------------------------------------------------------------
 
-# ---- the project -------------------------------------------------------------------
+# map_sizes MAP: what each archive (or the loose objects) puts into the binary,
+# from the linker map: bytes of kept input sections, all and code (.text) only,
+# sorted by size. Sections that take no file space (.bss, .tbss) and the
+# non-allocated ones (.comment, debug) are left out.
+map_sizes() {
+	awk '
+	function hex(h,   i, v) {
+		v = 0; h = tolower(substr(h, 3))
+		for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v
+	}
+	function lib(f,   n, parts) {
+		if (f !~ /\.a\(/) return "(objects)"
+		sub(/\(.*/, "", f); n = split(f, parts, "/"); return parts[n]
+	}
+	/^Linker script and memory map/ { on = 1; next }
+	!on { next }
+	/^\.[^ ]*/ { out = $1 }
+	{
+		line = $0
+		if (pending != "") { line = pending " " line; pending = "" }
+		n = split(line, a, /[ \t]+/)
+		# A long input section name stands alone; address, size and file follow.
+		if (n == 2 && a[1] == "" && a[2] ~ /^\./) { pending = line; next }
+		if (a[1] == "") { for (i = 1; i < n; i++) a[i] = a[i + 1]; n-- }
+		if (n != 4 || a[1] !~ /^\./ || a[2] !~ /^0x/ || a[3] !~ /^0x/) next
+		if (out ~ /^\.(bss|tbss|comment|debug|note\.GNU-stack|gnu\.)/) next
+		sz = hex(a[3]); l = lib(a[4]); all[l] += sz; total += sz
+		if (out ~ /^\.text/) code[l] += sz
+	}
+	END {
+		for (l in all) printf "%-24s %9d %9d\n", l, all[l], code[l] | "sort -k2,2nr"
+		close("sort -k2,2nr")
+		printf "%-24s %9d\n", "total", total
+	}' "$1"
+}
 
 project() {
 	_b=$OUT/build-$ARCH
-	_key="$CC $PKGCONF $RECIPE $SRC"
+	_cflags=$(echo $BUILD_CFLAGS)
+	_ldflags="$BUILD_LDFLAGS $_cflags -Wl,-Map=pyroscope-lambda-extension.map"
+	_key="$CC $PKGCONF $RECIPE $SRC $_cflags $_ldflags"
 	if [ -f "$_b/.static-key" ] && [ "$(cat "$_b/.static-key")" != "$_key" ]; then
-		log "dependencies changed: configuring $_b afresh"
+		log "dependencies or flags changed: configuring $_b afresh"
 		rm -rf "$_b"
 	elif [ -n "$SOURCES_RECONFIGURE" ] && [ -d "$_b" ]; then
 		log "the build system changed: configuring $_b afresh"
@@ -369,8 +470,8 @@ project() {
 	if [ ! -f "$_b/Makefile" ]; then
 		# shellcheck disable=SC2046
 		(cd "$_b" && run_logged "$_log" nice -n 19 "$SRC/configure" $(host_args) \
-			CC="$CC" PKG_CONFIG="$PKGCONF" CFLAGS="-O2 -ffunction-sections -fdata-sections -fstack-protector-strong" \
-			LDFLAGS="-static -Wl,--gc-sections") || die "configure failed for $ARCH (log: $_log)"
+			CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG="$PKGCONF" \
+			CFLAGS="$_cflags" LDFLAGS="$_ldflags") || die "configure failed for $ARCH (log: $_log)"
 		printf '%s\n' "$_key" >"$_b/.static-key"
 	fi
 	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension) ||
@@ -382,7 +483,9 @@ project() {
 		die "$OUT/$BIN_NAME is not static"
 	fi
 	_v=$($QEMU "$OUT/$BIN_NAME" --version) || die "$OUT/$BIN_NAME --version failed${QEMU:+ under $QEMU}"
-	log "$OUT/$BIN_NAME: $(wc -c <"$OUT/$BIN_NAME") bytes, '$_v'"
+	map_sizes "$_b/pyroscope-lambda-extension.map" >"$OUT/$BIN_NAME.sizes"
+	log "$OUT/$BIN_NAME: $(wc -c <"$OUT/$BIN_NAME") bytes, '$_v'; by library (bytes, code bytes):"
+	sed 's/^/    /' "$OUT/$BIN_NAME.sizes" >&2
 }
 
 # ---- main --------------------------------------------------------------------------

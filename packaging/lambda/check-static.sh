@@ -5,12 +5,32 @@
 #   sh packaging/lambda/check-static.sh FILE ARCH ...   the given binaries (ARCH: x86_64 or arm64)
 #
 # A binary passes when it is an ELF64 executable for ARCH's machine with no program
-# interpreter (readelf -l), no NEEDED entry (readelf -d) and no symbol table. A zip
-# passes when it holds exactly extensions/pyroscope-lambda-extension, mode 0755,
-# identical to the binary beside it. Nothing built: "1..0 # SKIP".
+# interpreter (readelf -l), no NEEDED entry (readelf -d), no symbol table, and fits the
+# size budget. A zip passes when it holds exactly extensions/pyroscope-lambda-extension,
+# mode 0755, identical to the binary beside it, and fits its budget. Nothing built:
+# "1..0 # SKIP".
+#
+# The budgets (bytes, both architectures): what the layer may weigh. Lambda counts the
+# page cache of what a function loads in its memory, and downloads and unpacks the
+# layer on every cold start. The builds of 0.1.0 were about 2.2 MB and 1.05 MB
+# (packaging/lambda/README.md): a change that pushes them past these is a regression to
+# look at, not to wave through.
+BINARY_BUDGET=2500000
+ZIP_BUDGET=1100000
 set -eu
 . "$(dirname "$0")/common.sh"
 . "$TOP/tests/tap.sh"
+
+# within_budget FILE BUDGET WHAT: a test point for FILE's size against BUDGET.
+within_budget() {
+	_size=$(wc -c <"$1")
+	if [ "$_size" -le "$2" ]; then
+		ok "$3: $_size bytes, within the budget of $2"
+	else
+		not_ok "$3: $_size bytes, within the budget of $2"
+		diag "over by $((_size - $2)) bytes: see packaging/lambda/README.md (Size) before raising the budget"
+	fi
+}
 
 if ! command -v readelf >/dev/null 2>&1; then
 	echo "1..0 # SKIP readelf not installed (binutils)"
@@ -49,8 +69,9 @@ check_binary() {
 	if readelf -SW "$_f" 2>/dev/null | grep -q ' \.symtab '; then
 		not_ok "$ARCH: stripped (no .symtab)"
 	else
-		ok "$ARCH: stripped (no .symtab), $(wc -c <"$_f") bytes"
+		ok "$ARCH: stripped (no .symtab)"
 	fi
+	within_budget "$_f" "$BINARY_BUDGET" "$ARCH: binary size"
 }
 
 # check_zip ZIP ARCH: the layer holds the binary, executable, and nothing else.
@@ -61,6 +82,7 @@ check_zip() {
 	is "$_list" "extensions/pyroscope-lambda-extension" "$ARCH layer: exactly extensions/pyroscope-lambda-extension"
 	_mode=$(unzip -Z "$_z" extensions/pyroscope-lambda-extension 2>/dev/null | awk '{ print $1; exit }')
 	is "$_mode" "-rwxr-xr-x" "$ARCH layer: the extension has mode 0755"
+	within_budget "$_z" "$ZIP_BUDGET" "$ARCH layer: zip size"
 	if [ -f "$OUT/$BIN_NAME" ]; then
 		_a=$(unzip -p "$_z" extensions/pyroscope-lambda-extension | sha256sum | cut -d' ' -f1)
 		_b=$(sha256sum <"$OUT/$BIN_NAME" | cut -d' ' -f1)
