@@ -474,8 +474,10 @@ project() {
 			CFLAGS="$_cflags" LDFLAGS="$_ldflags") || die "configure failed for $ARCH (log: $_log)"
 		printf '%s\n' "$_key" >"$_b/.static-key"
 	fi
-	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension) ||
-		die "make failed for $ARCH (log: $_log)"
+	# test_calookup too: check-static.sh runs it to try the static OpenSSL's TLS
+	# (versions, suites, groups, certificate types) against real servers.
+	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension \
+		tests/unit/test_calookup) || die "make failed for $ARCH (log: $_log)"
 	"$STRIP" --strip-all -o "$OUT/$BIN_NAME.tmp" "$_b/pyroscope-lambda-extension" &&
 		chmod 0755 "$OUT/$BIN_NAME.tmp" && mv "$OUT/$BIN_NAME.tmp" "$OUT/$BIN_NAME" ||
 		die "cannot strip $_b/pyroscope-lambda-extension"

@@ -74,6 +74,34 @@ check_binary() {
 	within_budget "$_f" "$BINARY_BUDGET" "$ARCH: binary size"
 }
 
+# check_tls ARCH: the unit test of the CA lookup and the TLS client, linked against the
+# static libraries by build-static.sh, run on this machine (arm64: under qemu-user):
+# real handshakes with openssl s_server and the sink (TLS 1.2 and 1.3, AES-GCM and
+# ChaCha20-Poly1305, X25519/P-256/P-384, RSA and ECDSA P-256/P-384 certificates, SNI).
+check_tls() {
+	arch_setup "$1"
+	_t=$OUT/build-$ARCH/tests/unit/test_calookup
+	if [ ! -x "$_t" ]; then
+		ok "$ARCH: static TLS client # SKIP $_t not built"
+		return
+	fi
+	if [ -z "${SINK_BIN:-}" ] || ! command -v openssl >/dev/null 2>&1 ||
+	    { [ -n "$QEMU" ] && ! command -v "$QEMU" >/dev/null 2>&1; }; then
+		ok "$ARCH: static TLS client # SKIP needs SINK_BIN, the openssl CLI${QEMU:+ and $QEMU}"
+		return
+	fi
+	_rc=0
+	_out=$(SINK_BIN=$SINK_BIN timeout 600 $QEMU "$_t" 2>&1) || _rc=$?
+	_plan=$(printf '%s\n' "$_out" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
+	_bad=$(printf '%s\n' "$_out" | grep -c '^not ok' || true)
+	if [ "$_rc" -eq 0 ] && [ "${_plan:-0}" -gt 0 ] && [ "$_bad" -eq 0 ]; then
+		ok "$ARCH: static TLS client: test_calookup passes (${_plan} points${QEMU:+, under $QEMU})"
+	else
+		not_ok "$ARCH: static TLS client: test_calookup passes"
+		printf '%s\n' "$_out" | grep -v '^ok' | sed 's/^/#   /'
+	fi
+}
+
 # check_zip ZIP ARCH: the layer holds the binary, executable, and nothing else.
 check_zip() {
 	arch_setup "$2"
@@ -106,6 +134,7 @@ for a in x86_64 arm64; do
 	if [ -f "$OUT/$BIN_NAME" ]; then
 		found=1
 		check_binary "$OUT/$BIN_NAME" "$a"
+		check_tls "$a"
 	fi
 	if [ -f "$OUT/$BIN_NAME.zip" ]; then
 		found=1
