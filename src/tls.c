@@ -4,43 +4,75 @@
 #endif
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cabundle.h"
+#include "calookup.h"
 #include "strutil.h"
 #include "tls.h"
 
 static char *
 openssl_reason(const char *what)
 {
+	unsigned long err = ERR_get_error();
 	char buf[256];
 	char *out = NULL;
 
-	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	if (err == 0)
+		return strdup(what);
+	ERR_error_string_n(err, buf, sizeof(buf));
 	if (asprintf(&out, "%s: %s", what, buf) < 0)
 		return NULL;
 	return out;
 }
 
-/*
- * A static OpenSSL only knows the CA locations of the machine it was built
- * on: also load the bundle and directory found at the usual places of Amazon
- * Linux, Debian, RHEL, Alpine and SUSE (none when SSL_CERT_FILE/SSL_CERT_DIR
- * say where to look). Two calls: one with both stops at a bad file.
- */
-static void
-add_probed_store(SSL_CTX *ctx)
+static const char *
+env_nonempty(const char *name)
 {
-	const char *file = cabundle_probe();
-	const char *dir = cabundle_probe_dir();
+	const char *v = getenv(name);
 
-	if (file != NULL && SSL_CTX_load_verify_locations(ctx, file, NULL) != 1)
-		ERR_clear_error();
-	if (dir != NULL && SSL_CTX_load_verify_locations(ctx, NULL, dir) != 1)
-		ERR_clear_error();
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * The system store, as SSL_CTX_set_default_verify_paths would set it up, but
+ * with no bundle read here: the CA bundle file (SSL_CERT_FILE, else OpenSSL's
+ * default file) and the hashed directories (SSL_CERT_DIR, else OpenSSL's
+ * default directory) are looked up when a verification asks for an issuer. A
+ * static OpenSSL only knows the CA locations of the machine it was built on:
+ * the bundle and directory found at the usual places of Amazon Linux, Debian,
+ * RHEL, Alpine and SUSE come after them (none when SSL_CERT_FILE/SSL_CERT_DIR
+ * say where to look). A missing file or directory holds no certificate.
+ */
+static int
+add_system_store(X509_STORE *store)
+{
+	const char *file = env_nonempty(X509_get_default_cert_file_env());
+	const char *probed = cabundle_probe();
+	const char *probed_dir = cabundle_probe_dir();
+	X509_LOOKUP *dirs;
+
+	if (file == NULL)
+		file = X509_get_default_cert_file();
+	if (calookup_add_file(store, file) != 0 ||
+	    (probed != NULL && calookup_add_file(store, probed) != 0))
+		return -1;
+	/*
+	 * By-directory lookups are lazy in OpenSSL already: a file per subject hash.
+	 * As in SSL_CTX_set_default_verify_paths, a directory that cannot be added
+	 * (SSL_CERT_DIR set but empty) is no error.
+	 */
+	if ((dirs = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir())) == NULL)
+		return -1;
+	(void)X509_LOOKUP_add_dir(dirs, NULL, X509_FILETYPE_DEFAULT);
+	if (probed_dir != NULL)
+		(void)X509_LOOKUP_add_dir(dirs, probed_dir, X509_FILETYPE_PEM);
+	ERR_clear_error();
+	return 0;
 }
 
 SSL_CTX *
@@ -54,14 +86,43 @@ tls_client_ctx_new(char **reterr)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	/* The default paths follow SSL_CERT_FILE and SSL_CERT_DIR when they are set. */
-	if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		*reterr = openssl_reason("cannot load the system CA certificates");
+	if (add_system_store(SSL_CTX_get_cert_store(ctx)) != 0) {
+		*reterr = openssl_reason("cannot set up the system CA store");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	add_probed_store(ctx);
 	return ctx;
+}
+
+struct tls_client {
+	SSL_CTX	*ctx;		/* made by the first tls_client_open */
+};
+
+struct tls_client *
+tls_client_new(void)
+{
+	return calloc(1, sizeof(struct tls_client));
+}
+
+SSL *
+tls_client_open(struct tls_client *tc, const char *host, char **reterr)
+{
+	SSL *ssl;
+
+	if (tc->ctx == NULL && (tc->ctx = tls_client_ctx_new(reterr)) == NULL)
+		return NULL;
+	if ((ssl = tls_client_ssl_new(tc->ctx, host)) == NULL)
+		*reterr = openssl_reason("cannot create a TLS connection");
+	return ssl;
+}
+
+void
+tls_client_free(struct tls_client *tc)
+{
+	if (tc == NULL)
+		return;
+	SSL_CTX_free(tc->ctx);
+	free(tc);
 }
 
 SSL *
@@ -82,6 +143,8 @@ tls_client_ssl_new(SSL_CTX *ctx, const char *host)
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* The first connection: index the CA bundle while the handshakes travel. */
+	(void)calookup_prefetch(SSL_CTX_get_cert_store(ctx));
 	return ssl;
 }
 

@@ -8,9 +8,30 @@
  * A client context that verifies the server's certificate against the system
  * store (SSL_CERT_FILE / SSL_CERT_DIR honoured). TLS 1.2 at least. NULL with
  * *reterr (malloc'd) on failure. There is deliberately no way to skip checks.
+ * No CA certificate is read here: the bundle is indexed at the first
+ * verification and only the issuers a handshake asks for are decoded (calookup.h).
  */
 SSL_CTX	*tls_client_ctx_new(char **reterr);
-/* A connection object that sends SNI for `host` (not for IP literals) and checks the name or IP. */
+
+/*
+ * The same context, made when the first connection needs it: a relay that has
+ * not connected yet holds no TLS state (OpenSSL's setup and SSL_CTX_new take
+ * about a MiB and a few milliseconds, which stay off the start-up path).
+ * tls_client_new makes no OpenSSL call; NULL only when out of memory.
+ * tls_client_open returns a connection object as tls_client_ssl_new makes it,
+ * making the context first if needed; NULL with *reterr (malloc'd) when the
+ * context or the connection object cannot be made (tried again next time).
+ * Used from one thread at a time. tls_client_free(NULL) does nothing.
+ */
+struct tls_client;
+struct tls_client	*tls_client_new(void);
+SSL			*tls_client_open(struct tls_client *tc, const char *host, char **reterr);
+void			 tls_client_free(struct tls_client *tc);
+/*
+ * A connection object that sends SNI for `host` (not for IP literals) and checks
+ * the name or IP. The first one also starts indexing the CA bundle in the
+ * background (calookup_prefetch), so that the verification finds it done.
+ */
 SSL	*tls_client_ssl_new(SSL_CTX *ctx, const char *host);
 /* A short description of the last TLS failure on `ssl` (verification result or error queue). */
 void	tls_describe_error(SSL *ssl, unsigned long err, char *buf, size_t size);

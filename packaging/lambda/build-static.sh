@@ -22,7 +22,67 @@ JOBS=${PYROSCOPE_STATIC_JOBS:-2}
 # there on Lambda: no config file is read and the CA store comes from the
 # cabundle probe (src/cabundle.c) or SSL_CERT_FILE/SSL_CERT_DIR.
 OPENSSLDIR=/opt/pyroscope-lambda-extension/ssl
-DEP_CFLAGS="-O2 -pipe -fstack-protector-strong -ffunction-sections -fdata-sections"
+
+# ---- what is built, and how ----------------------------------------------------------
+# Everything below is part of the dependency cache keys (a hash of it), so a change
+# never reuses libraries built otherwise, in this checkout or any other sharing the cache.
+#
+# C flags of the dependencies and of the project: small code (-Os: the bulk crypto is
+# OpenSSL's assembly either way, and relaying costs the same CPU as with -O2/-O3), each
+# function and object in its own section for --gc-sections, and no unwind tables
+# (nothing unwinds C code here: no C++, no backtraces). packaging/lambda/README.md has
+# the measurements, and why there is no LTO.
+BUILD_CFLAGS="-Os -pipe -fstack-protector-strong -ffunction-sections -fdata-sections
+-fno-asynchronous-unwind-tables -fno-unwind-tables"
+BUILD_LDFLAGS="-static -Wl,--gc-sections"
+# OpenSSL: a TLS 1.2/1.3 client. Kept: ECDHE (X25519, X448, P-256, P-384, P-521),
+# AES-GCM, ChaCha20-Poly1305, AES-CBC, SHA-1/2/3, RSA, RSA-PSS, ECDSA, Ed25519/Ed448,
+# X.509 verification, the error strings. Dropped: everything else the relay never
+# uses (other protocols and ciphers, DTLS, TLS < 1.2, FFDHE/DSA, engines, config
+# loading, deprecated API, CMS/OCSP/CT/TS/CMP, SRP/PSK, multi-buffer code).
+OPENSSL_CONFIG="no-shared no-dso no-module no-engine no-afalgeng no-legacy no-tests
+no-ui-console no-deprecated no-autoload-config no-async no-secure-memory no-filenames
+no-ssl3 no-ssl3-method no-tls1 no-tls1-method no-tls1_1 no-tls1_1-method no-dtls no-dgram
+no-sctp no-srtp no-comp no-nextprotoneg no-psk no-srp no-ocsp no-ct no-cms no-cmp no-ts
+no-rfc3779 no-dh no-dsa no-ec2m no-gost no-sm2 no-sm3 no-sm4 no-aria no-bf no-camellia
+no-cast no-des no-idea no-md4 no-mdc2 no-rc2 no-rc4 no-rc5 no-rmd160 no-seed no-whirlpool
+no-blake2 no-cmac no-ocb no-siv no-siphash no-scrypt no-multiblock no-weak-ssl-ciphers
+no-ssl-trace enable-ec_nistp_64_gcc_128"
+# One edit of OpenSSL's build (in a copy of its tree, never in the shared one): no
+# P-256 "nistz256" assembly, whose 150 KB precomputed table alone made the zip 135 KB
+# larger. P-256 then uses the constant-time 64-bit C code enabled above
+# (ec_nistp_64_gcc_128); packaging/lambda/README.md has what that costs a handshake.
+OPENSSL_EDIT='s/^\( *\$ECASM_\(x86_64\|aarch64\)=\)ecp_nistz256\.c ecp_nistz256-[a-z0-9_]*\.[sS] */\1/
+s/^\( *\$ECDEF_\(x86_64\|aarch64\)=\)ECP_NISTZ256_ASM */\1/'
+
+# libevent: the relay uses its core, HTTP, DNS, OpenSSL bufferevents and pthreads.
+LIBEVENT_CONFIG="--disable-shared --enable-static --enable-openssl --disable-samples
+--disable-libevent-regress --disable-doxygen-doc --disable-dependency-tracking
+--disable-debug-mode --disable-malloc-replacement"
+# curl: the Lambda Extensions API client only: plain HTTP/1.1 to the local API (an
+# address and port), no TLS, proxy, authentication, cookies, compression, other protocol.
+CURL_CONFIG="--disable-shared --enable-static --disable-dependency-tracking
+--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2
+--without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2
+--without-quiche --without-msh3 --without-librtmp --without-libssh2
+--without-libssh --without-wolfssh --without-libgsasl --without-gssapi
+--without-hyper --without-ca-bundle --without-ca-path --without-ca-fallback
+--disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet
+--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher
+--disable-mqtt --disable-ftp --disable-file --disable-smb --disable-ntlm
+--disable-ntlm-wb --disable-manual --disable-alt-svc --disable-hsts
+--disable-websockets --disable-doh --disable-netrc --disable-proxy --disable-cookies
+--disable-http-auth --disable-crypto-auth --disable-unix-sockets --disable-socketpair
+--disable-verbose --disable-mime --disable-dateparse --disable-progress-meter
+--disable-dnsshuffle --disable-get-easy-options --disable-headers-api
+--disable-libcurl-option --disable-tls-srp"
+JSONC_CONFIG="-DCMAKE_BUILD_TYPE=MinSizeRel -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON
+-DBUILD_TESTING=OFF -DBUILD_APPS=OFF -DDISABLE_WERROR=ON -DDISABLE_EXTRA_LIBS=ON"
+# Bump when the build functions below change in a way the options above do not show.
+DEPS_RECIPE=r2
+
+# optkey WORDS...: a short hash of build options, for cache keys.
+optkey() { printf '%s\n' "$@" | tr -s ' \n\t' ' ' | sha256sum | cut -c1-10; }
 
 # sanitize STRING: a string fit for a directory name.
 sanitize() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
@@ -197,47 +257,46 @@ dep() {
 
 host_args() { [ "$ARCH" = x86_64 ] || echo "--host=$TRIPLE"; }
 
+# openssl_tree DIR: a copy of OpenSSL's source tree in DIR (hard links where it can)
+# with OPENSSL_EDIT applied to crypto/ec/build.info; dies when the edit no longer applies.
+openssl_tree() {
+	cp -al "$OPENSSL_SRC" "$1" 2>/dev/null || { rm -rf "$1"; cp -a "$OPENSSL_SRC" "$1"; } ||
+		die "cannot copy $OPENSSL_SRC"
+	_bi=crypto/ec/build.info
+	rm -f "$1/$_bi"
+	sed -e "$OPENSSL_EDIT" "$OPENSSL_SRC/$_bi" >"$1/$_bi" || die "cannot write $1/$_bi"
+	! grep -qE '^ *\$EC(ASM|DEF)_(x86_64|aarch64)=.*(nistz256|NISTZ256)' "$1/$_bi" ||
+		die "OpenSSL's $_bi changed: the nistz256 edit (OPENSSL_EDIT) no longer applies"
+}
+
 build_openssl() {	# PREFIX BUILD LOG
-	(cd "$2" &&
-	 run_logged "$3" env CC="$CC" AR="$AR" RANLIB="$RANLIB" nice -n 19 perl "$OPENSSL_SRC/Configure" \
+	openssl_tree "$2/src"
+	# shellcheck disable=SC2086
+	(mkdir -p "$2/build" && cd "$2/build" &&
+	 run_logged "$3" env CC="$CC" AR="$AR" RANLIB="$RANLIB" nice -n 19 perl "$2/src/Configure" \
 		"$OPENSSL_TARGET" --prefix="$1" --libdir=lib --openssldir="$OPENSSLDIR" \
-		no-shared no-dso no-module no-engine no-afalgeng no-legacy no-tests \
-		no-ui-console no-ssl3 no-comp -ffunction-sections -fdata-sections &&
+		$OPENSSL_CONFIG $BUILD_CFLAGS &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" build_libs &&
 	 run_logged "$3" make install_dev)
 }
 
 build_libevent() {	# PREFIX BUILD LOG
 	write_pkgconfig "$2/bin/pkg-config" "$PREFIX_openssl"
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	(cd "$2" &&
 	 run_logged "$3" nice -n 19 "$LIBEVENT_SRC/configure" $(host_args) --prefix="$1" \
-		--disable-shared --enable-static --enable-openssl --disable-samples \
-		--disable-libevent-regress --disable-doxygen-doc --disable-dependency-tracking \
-		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG="$2/bin/pkg-config" CFLAGS="$DEP_CFLAGS" &&
+		$LIBEVENT_CONFIG CC="$CC" AR="$AR" RANLIB="$RANLIB" \
+		PKG_CONFIG="$2/bin/pkg-config" CFLAGS="$(echo $BUILD_CFLAGS)" &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" &&
 	 run_logged "$3" make install)
 }
 
 build_curl() {	# PREFIX BUILD LOG
-	# HTTP only, no TLS backend, no compression, no IDN/PSL, no other protocol:
-	# libcurl serves the Lambda Extensions API client, plain HTTP to an IP literal.
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	(cd "$2" &&
 	 run_logged "$3" nice -n 19 "$CURL_SRC/configure" $(host_args) --prefix="$1" \
-		--disable-shared --enable-static --disable-dependency-tracking \
-		--without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2 \
-		--without-libpsl --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
-		--without-quiche --without-msh3 --without-librtmp --without-libssh2 \
-		--without-libssh --without-wolfssh --without-libgsasl --without-gssapi \
-		--without-hyper --without-ca-bundle --without-ca-path --without-ca-fallback \
-		--disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
-		--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher \
-		--disable-mqtt --disable-ftp --disable-file --disable-smb --disable-ntlm \
-		--disable-ntlm-wb --disable-kerberos-auth --disable-negotiate-auth \
-		--disable-aws --disable-manual --disable-alt-svc --disable-hsts \
-		--disable-websockets --disable-doh --disable-netrc \
-		CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=/bin/false CFLAGS="$DEP_CFLAGS" &&
+		$CURL_CONFIG CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=/bin/false \
+		CFLAGS="$(echo $BUILD_CFLAGS)" &&
 	 run_logged "$3" nice -n 19 make -j"$JOBS" -C lib &&
 	 run_logged "$3" make -C lib install &&
 	 run_logged "$3" make -C include install &&
@@ -250,31 +309,159 @@ build_jsonc() {	# PREFIX BUILD LOG
 	# shellcheck disable=SC2086
 	run_logged "$3" nice -n 19 cmake -S "$JSONC_SRC" -B "$2" -G "Unix Makefiles" $_cross \
 		-DCMAKE_C_COMPILER="$CC" -DCMAKE_AR="$(command -v "$AR")" \
-		-DCMAKE_RANLIB="$(command -v "$RANLIB")" -DCMAKE_BUILD_TYPE=Release \
-		-DCMAKE_C_FLAGS="$DEP_CFLAGS" -DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_INSTALL_LIBDIR=lib \
-		-DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON -DBUILD_TESTING=OFF \
-		-DDISABLE_WERROR=ON -DDISABLE_EXTRA_LIBS=ON &&
+		-DCMAKE_RANLIB="$(command -v "$RANLIB")" $JSONC_CONFIG \
+		-DCMAKE_C_FLAGS="$(echo $BUILD_CFLAGS)" \
+		-DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_INSTALL_LIBDIR=lib &&
 	run_logged "$3" nice -n 19 cmake --build "$2" -j "$JOBS" &&
 	run_logged "$3" cmake --install "$2"
 }
 
+# deps: every dependency, each in a cache directory named after its source version,
+# the toolchain and a hash of the options it is built with (libevent's also covers
+# OpenSSL's, whose headers it is built against).
 deps() {
-	_sfx="$TOOLKEY-$RECIPE"
-	dep openssl "$OPENSSL_VER-$_sfx" build_openssl;		PREFIX_openssl=$DEP_PREFIX
-	dep libevent "$LIBEVENT_VER+openssl-$OPENSSL_VER-$_sfx" build_libevent; PREFIX_libevent=$DEP_PREFIX
-	dep curl "$CURL_VER-$_sfx" build_curl;			PREFIX_curl=$DEP_PREFIX
-	dep json-c "$JSONC_VER-$_sfx" build_jsonc;		PREFIX_json_c=$DEP_PREFIX
-	PKGCONF=$ARCH_CACHE/pkg-config/$(sanitize "$OPENSSL_VER+$LIBEVENT_VER+$CURL_VER+$JSONC_VER-$_sfx")/pkg-config
+	_sfx="$TOOLKEY-$DEPS_RECIPE"
+	_cflags=$(optkey "$BUILD_CFLAGS")
+	_ossl=$(optkey "$_cflags" "$OPENSSL_CONFIG" "$OPENSSL_EDIT" "$OPENSSLDIR")
+	dep openssl "$OPENSSL_VER-$_sfx-$_ossl" build_openssl;	PREFIX_openssl=$DEP_PREFIX
+	dep libevent "$LIBEVENT_VER-$_sfx-$(optkey "$_cflags" "$LIBEVENT_CONFIG" "$_ossl")" \
+		build_libevent;					PREFIX_libevent=$DEP_PREFIX
+	dep curl "$CURL_VER-$_sfx-$(optkey "$_cflags" "$CURL_CONFIG")" build_curl;	PREFIX_curl=$DEP_PREFIX
+	dep json-c "$JSONC_VER-$_sfx-$(optkey "$_cflags" "$JSONC_CONFIG")" build_jsonc;	PREFIX_json_c=$DEP_PREFIX
+	PKGCONF=$ARCH_CACHE/pkg-config/$(optkey "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c")/pkg-config
 	write_pkgconfig "$PKGCONF" "$PREFIX_openssl" "$PREFIX_libevent" "$PREFIX_curl" "$PREFIX_json_c"
+}
+
+# ---- the project's sources ---------------------------------------------------------
+
+# The static builds never use the checkout itself: it may be configured in the tree
+# (configure then refuses a VPATH build from it) and is the user's. They build from
+# $OUT/src, a copy of the sources kept in step with it, taken from the first of:
+#   PYROSCOPE_STATIC_SRC  a clean source tree with configure (make static/layer pass
+#                         their `make distdir`);
+#   a git checkout        the tracked and untracked, not ignored files of the working
+#                         tree as they are, then autoreconf -fi in the copy;
+#   a configured tree     `make distdir` there (an unpacked release tarball);
+#   anything else         the tree's files, without the static output and any build
+#                         directory in it (autoreconf -fi when it has no configure).
+# Only files whose contents changed are copied, so a rebuild recompiles what changed.
+
+# stage_sources DIR: write a clean copy of the sources into DIR (removed first).
+stage_sources() {
+	rm -rf "$1"; mkdir -p "$1"
+	if [ -n "${PYROSCOPE_STATIC_SRC:-}" ]; then
+		[ -x "$PYROSCOPE_STATIC_SRC/configure" ] ||
+			die "PYROSCOPE_STATIC_SRC=$PYROSCOPE_STATIC_SRC holds no configure script"
+		log "sources: $PYROSCOPE_STATIC_SRC"
+		(cd "$PYROSCOPE_STATIC_SRC" && tar -cf - .) | (cd "$1" && tar -xf -)
+	elif [ -e "$TOP/.git" ] && command -v git >/dev/null 2>&1 &&
+	    git -C "$TOP" rev-parse --show-toplevel >/dev/null 2>&1; then
+		log "sources: the files git lists in $TOP (working tree, uncommitted changes included)"
+		(cd "$TOP" && git ls-files --cached --others --exclude-standard |
+			while IFS= read -r _f; do
+				[ -f "$_f" ] && printf '%s\n' "$_f"
+			done | tar -cf - -T -) | (cd "$1" && tar -xf -) || return 1
+		run_logged "$1.autoreconf.log" sh -c 'cd "$1" && autoreconf -fi && rm -rf autom4te.cache' sh "$1" ||
+			return 1
+		rm -f "$1.autoreconf.log"
+	elif [ -f "$TOP/config.status" ] && [ -f "$TOP/Makefile" ]; then
+		log "sources: make distdir in $TOP"
+		rmdir "$1"
+		run_logged "$1.distdir.log" make -C "$TOP" distdir distdir="$1" || return 1
+		rm -f "$1.distdir.log"
+	else
+		log "sources: the files in $TOP"
+		# Leave out the static output and every directory configured as a build tree.
+		(cd "$TOP" && find . \( -path "./${OUT#"$TOP"/}" -o -type d -exec test -f '{}/config.status' ';' \) -prune \
+			-o ! -type d -print | tar -cf - -T -) | (cd "$1" && tar -xf -) || return 1
+		if [ ! -x "$1/configure" ]; then
+			run_logged "$1.autoreconf.log" sh -c 'cd "$1" && autoreconf -fi && rm -rf autom4te.cache' sh "$1" ||
+				return 1
+			rm -f "$1.autoreconf.log"
+		fi
+	fi
+	[ -x "$1/configure" ] || { log "no configure script in the copy of the sources"; return 1; }
+}
+
+# sync_sources FROM TO: make TO hold FROM's files: changed or new ones copied (with a
+# new time stamp, so make sees them), the others left alone, vanished ones removed.
+# When the build system changed, its generated files are stamped after its inputs
+# (nothing is regenerated in TO) and SOURCES_RECONFIGURE is set.
+sync_sources() {
+	SOURCES_RECONFIGURE=
+	mkdir -p "$2"
+	_changed=$( (cd "$1" && find . -type f) | while IFS= read -r _f; do
+		cmp -s "$1/$_f" "$2/$_f" && continue
+		mkdir -p "$(dirname "$2/$_f")" && rm -f "$2/$_f" && cp "$1/$_f" "$2/$_f" || exit 1
+		printf '%s\n' "$_f"
+	done) || die "cannot copy the sources from $1 to $2"
+	(cd "$2" && find . -type f) | while IFS= read -r _f; do
+		[ -f "$1/$_f" ] || rm -f "$2/$_f"
+	done
+	[ -n "$_changed" ] || return 0
+	log "sources: $(printf '%s\n' "$_changed" | grep -c .) file(s) changed in $2"
+	if printf '%s\n' "$_changed" | grep -qE '^\./(configure|configure\.ac|Makefile\.(am|in)|aclocal\.m4|config\.h\.in|m4/.*|build-aux/.*)$'; then
+		SOURCES_RECONFIGURE=1
+		(cd "$2" && touch aclocal.m4 && touch configure config.h.in Makefile.in)
+	fi
+}
+
+sources() {
+	SRC=$OUT/src
+	stage_sources "$OUT/src.new" || die "cannot make a clean copy of the sources in $OUT/src.new"
+	sync_sources "$OUT/src.new" "$SRC"
+	rm -rf "$OUT/src.new"
 }
 
 # ---- the project -------------------------------------------------------------------
 
+# map_sizes MAP: what each archive (or the loose objects) puts into the binary,
+# from the linker map: bytes of kept input sections, all and code (.text) only,
+# sorted by size. Sections that take no file space (.bss, .tbss) and the
+# non-allocated ones (.comment, debug) are left out.
+map_sizes() {
+	awk '
+	function hex(h,   i, v) {
+		v = 0; h = tolower(substr(h, 3))
+		for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v
+	}
+	function lib(f,   n, parts) {
+		if (f !~ /\.a\(/) return "(objects)"
+		sub(/\(.*/, "", f); n = split(f, parts, "/"); return parts[n]
+	}
+	/^Linker script and memory map/ { on = 1; next }
+	!on { next }
+	/^\.[^ ]*/ { out = $1 }
+	{
+		line = $0
+		if (pending != "") { line = pending " " line; pending = "" }
+		n = split(line, a, /[ \t]+/)
+		# A long input section name stands alone; address, size and file follow.
+		if (n == 2 && a[1] == "" && a[2] ~ /^\./) { pending = line; next }
+		if (a[1] == "") { for (i = 1; i < n; i++) a[i] = a[i + 1]; n-- }
+		if (n != 4 || a[1] !~ /^\./ || a[2] !~ /^0x/ || a[3] !~ /^0x/) next
+		if (out ~ /^\.(bss|tbss|comment|debug|note\.GNU-stack|gnu\.)/) next
+		sz = hex(a[3]); l = lib(a[4]); all[l] += sz; total += sz
+		if (out ~ /^\.text/) code[l] += sz
+	}
+	END {
+		for (l in all) printf "%-24s %9d %9d\n", l, all[l], code[l] | "sort -k2,2nr"
+		close("sort -k2,2nr")
+		printf "%-24s %9d\n", "total", total
+	}' "$1"
+}
+
 project() {
 	_b=$OUT/build-$ARCH
-	_key="$CC $PKGCONF $RECIPE"
+	_cflags=$(echo $BUILD_CFLAGS)
+	_ldflags="$BUILD_LDFLAGS $_cflags -Wl,-Map=pyroscope-lambda-extension.map"
+	_key="$CC $PKGCONF $RECIPE $SRC $_cflags $_ldflags"
 	if [ -f "$_b/.static-key" ] && [ "$(cat "$_b/.static-key")" != "$_key" ]; then
-		log "dependencies changed: configuring $_b afresh"
+		log "dependencies or flags changed: configuring $_b afresh"
+		rm -rf "$_b"
+	elif [ -n "$SOURCES_RECONFIGURE" ] && [ -d "$_b" ]; then
+		log "the build system changed: configuring $_b afresh"
 		rm -rf "$_b"
 	fi
 	mkdir -p "$_b"
@@ -282,13 +469,15 @@ project() {
 	: >"$_log"
 	if [ ! -f "$_b/Makefile" ]; then
 		# shellcheck disable=SC2046
-		(cd "$_b" && run_logged "$_log" nice -n 19 "$TOP/configure" $(host_args) \
-			CC="$CC" PKG_CONFIG="$PKGCONF" CFLAGS="-O2 -ffunction-sections -fdata-sections -fstack-protector-strong" \
-			LDFLAGS="-static -Wl,--gc-sections") || die "configure failed for $ARCH (log: $_log)"
+		(cd "$_b" && run_logged "$_log" nice -n 19 "$SRC/configure" $(host_args) \
+			CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG="$PKGCONF" \
+			CFLAGS="$_cflags" LDFLAGS="$_ldflags") || die "configure failed for $ARCH (log: $_log)"
 		printf '%s\n' "$_key" >"$_b/.static-key"
 	fi
-	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension) ||
-		die "make failed for $ARCH (log: $_log)"
+	# test_calookup too: check-static.sh runs it to try the static OpenSSL's TLS
+	# (versions, suites, groups, certificate types) against real servers.
+	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension \
+		tests/unit/test_calookup) || die "make failed for $ARCH (log: $_log)"
 	"$STRIP" --strip-all -o "$OUT/$BIN_NAME.tmp" "$_b/pyroscope-lambda-extension" &&
 		chmod 0755 "$OUT/$BIN_NAME.tmp" && mv "$OUT/$BIN_NAME.tmp" "$OUT/$BIN_NAME" ||
 		die "cannot strip $_b/pyroscope-lambda-extension"
@@ -296,7 +485,9 @@ project() {
 		die "$OUT/$BIN_NAME is not static"
 	fi
 	_v=$($QEMU "$OUT/$BIN_NAME" --version) || die "$OUT/$BIN_NAME --version failed${QEMU:+ under $QEMU}"
-	log "$OUT/$BIN_NAME: $(wc -c <"$OUT/$BIN_NAME") bytes, '$_v'"
+	map_sizes "$_b/pyroscope-lambda-extension.map" >"$OUT/$BIN_NAME.sizes"
+	log "$OUT/$BIN_NAME: $(wc -c <"$OUT/$BIN_NAME") bytes, '$_v'; by library (bytes, code bytes):"
+	sed 's/^/    /' "$OUT/$BIN_NAME.sizes" >&2
 }
 
 # ---- main --------------------------------------------------------------------------
@@ -310,11 +501,7 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock -w 7200 9 || die "another build holds $CACHE/.lock"
 step "Debian source packages" fetch_all
-[ ! -f "$TOP/config.status" ] ||
-	die "$TOP is configured in the tree; the static builds are out of tree: run 'make distclean' there first"
-if [ ! -x "$TOP/configure" ]; then
-	(cd "$TOP" && autoreconf -fi >/dev/null) || die "autoreconf -fi failed in $TOP"
-fi
+step "a clean copy of the sources in $OUT/src" sources
 for a in "$@"; do
 	arch_setup "$a"
 	T_ARCH=$(date +%s)

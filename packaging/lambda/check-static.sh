@@ -5,12 +5,32 @@
 #   sh packaging/lambda/check-static.sh FILE ARCH ...   the given binaries (ARCH: x86_64 or arm64)
 #
 # A binary passes when it is an ELF64 executable for ARCH's machine with no program
-# interpreter (readelf -l), no NEEDED entry (readelf -d) and no symbol table. A zip
-# passes when it holds exactly extensions/pyroscope-lambda-extension, mode 0755,
-# identical to the binary beside it. Nothing built: "1..0 # SKIP".
+# interpreter (readelf -l), no NEEDED entry (readelf -d), no symbol table, and fits the
+# size budget. A zip passes when it holds exactly extensions/pyroscope-lambda-extension,
+# mode 0755, identical to the binary beside it, and fits its budget. Nothing built:
+# "1..0 # SKIP".
+#
+# The budgets (bytes, both architectures): what the layer may weigh. Lambda counts the
+# page cache of what a function loads in its memory, and downloads and unpacks the
+# layer on every cold start. The builds of 0.1.0 were about 2.2 MB and 1.05 MB
+# (packaging/lambda/README.md): a change that pushes them past these is a regression to
+# look at, not to wave through.
+BINARY_BUDGET=2500000
+ZIP_BUDGET=1100000
 set -eu
 . "$(dirname "$0")/common.sh"
 . "$TOP/tests/tap.sh"
+
+# within_budget FILE BUDGET WHAT: a test point for FILE's size against BUDGET.
+within_budget() {
+	_size=$(wc -c <"$1")
+	if [ "$_size" -le "$2" ]; then
+		ok "$3: $_size bytes, within the budget of $2"
+	else
+		not_ok "$3: $_size bytes, within the budget of $2"
+		diag "over by $((_size - $2)) bytes: see packaging/lambda/README.md (Size) before raising the budget"
+	fi
+}
 
 if ! command -v readelf >/dev/null 2>&1; then
 	echo "1..0 # SKIP readelf not installed (binutils)"
@@ -49,7 +69,36 @@ check_binary() {
 	if readelf -SW "$_f" 2>/dev/null | grep -q ' \.symtab '; then
 		not_ok "$ARCH: stripped (no .symtab)"
 	else
-		ok "$ARCH: stripped (no .symtab), $(wc -c <"$_f") bytes"
+		ok "$ARCH: stripped (no .symtab)"
+	fi
+	within_budget "$_f" "$BINARY_BUDGET" "$ARCH: binary size"
+}
+
+# check_tls ARCH: the unit test of the CA lookup and the TLS client, linked against the
+# static libraries by build-static.sh, run on this machine (arm64: under qemu-user):
+# real handshakes with openssl s_server and the sink (TLS 1.2 and 1.3, AES-GCM and
+# ChaCha20-Poly1305, X25519/P-256/P-384, RSA and ECDSA P-256/P-384 certificates, SNI).
+check_tls() {
+	arch_setup "$1"
+	_t=$OUT/build-$ARCH/tests/unit/test_calookup
+	if [ ! -x "$_t" ]; then
+		ok "$ARCH: static TLS client # SKIP $_t not built"
+		return
+	fi
+	if [ -z "${SINK_BIN:-}" ] || ! command -v openssl >/dev/null 2>&1 ||
+	    { [ -n "$QEMU" ] && ! command -v "$QEMU" >/dev/null 2>&1; }; then
+		ok "$ARCH: static TLS client # SKIP needs SINK_BIN, the openssl CLI${QEMU:+ and $QEMU}"
+		return
+	fi
+	_rc=0
+	_out=$(SINK_BIN=$SINK_BIN timeout 600 $QEMU "$_t" 2>&1) || _rc=$?
+	_plan=$(printf '%s\n' "$_out" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
+	_bad=$(printf '%s\n' "$_out" | grep -c '^not ok' || true)
+	if [ "$_rc" -eq 0 ] && [ "${_plan:-0}" -gt 0 ] && [ "$_bad" -eq 0 ]; then
+		ok "$ARCH: static TLS client: test_calookup passes (${_plan} points${QEMU:+, under $QEMU})"
+	else
+		not_ok "$ARCH: static TLS client: test_calookup passes"
+		printf '%s\n' "$_out" | grep -v '^ok' | sed 's/^/#   /'
 	fi
 }
 
@@ -61,6 +110,7 @@ check_zip() {
 	is "$_list" "extensions/pyroscope-lambda-extension" "$ARCH layer: exactly extensions/pyroscope-lambda-extension"
 	_mode=$(unzip -Z "$_z" extensions/pyroscope-lambda-extension 2>/dev/null | awk '{ print $1; exit }')
 	is "$_mode" "-rwxr-xr-x" "$ARCH layer: the extension has mode 0755"
+	within_budget "$_z" "$ZIP_BUDGET" "$ARCH layer: zip size"
 	if [ -f "$OUT/$BIN_NAME" ]; then
 		_a=$(unzip -p "$_z" extensions/pyroscope-lambda-extension | sha256sum | cut -d' ' -f1)
 		_b=$(sha256sum <"$OUT/$BIN_NAME" | cut -d' ' -f1)
@@ -84,6 +134,7 @@ for a in x86_64 arm64; do
 	if [ -f "$OUT/$BIN_NAME" ]; then
 		found=1
 		check_binary "$OUT/$BIN_NAME" "$a"
+		check_tls "$a"
 	fi
 	if [ -f "$OUT/$BIN_NAME.zip" ]; then
 		found=1
