@@ -60,6 +60,7 @@ static const char usage_text[] =
 "  PYROSCOPE_NUM_WORKERS          5 uploads in flight\n"
 "  PYROSCOPE_RETRY_MAX_ATTEMPTS   5 (1: no retry)\n"
 "  PYROSCOPE_RETRY_MAX_AGE        5m\n"
+"  PYROSCOPE_KEEPALIVE_MAX_IDLE   30s; a connection to the remote idle longer is replaced\n"
 "  PYROSCOPE_LISTEN_ADDRESS       " SETTINGS_DEFAULT_LISTEN "\n"
 "  PYROSCOPE_MAX_BODY_SIZE        8MiB\n"
 "  PYROSCOPE_MAX_HEADER_SIZE      64KiB\n"

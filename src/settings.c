@@ -24,6 +24,7 @@
 #define DEFAULT_RETRY_ATTEMPTS	5
 #define MAX_RETRY_ATTEMPTS	100
 #define DEFAULT_RETRY_AGE_NS	(300LL * 1000 * 1000 * 1000)
+#define DEFAULT_KEEPALIVE_IDLE_NS (30LL * 1000 * 1000 * 1000)
 #define DEFAULT_WORKERS		5
 #define MAX_WORKERS		256
 #define DEFAULT_MAX_BODY	(8ULL << 20)
@@ -414,6 +415,7 @@ load_forwarding(struct loader *l)
 	s->retry_max_attempts = (int)load_int(l, "PYROSCOPE_RETRY_MAX_ATTEMPTS", DEFAULT_RETRY_ATTEMPTS, 1,
 	    MAX_RETRY_ATTEMPTS, false);
 	s->retry_max_age_ns = load_duration(l, "PYROSCOPE_RETRY_MAX_AGE", DEFAULT_RETRY_AGE_NS, false);
+	s->keepalive_max_idle_ns = load_duration(l, "PYROSCOPE_KEEPALIVE_MAX_IDLE", DEFAULT_KEEPALIVE_IDLE_NS, false);
 	/* Checked only: every strategy but background already flushes each invoke (see load_flush). */
 	(void)load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
 	s->self_profiling = load_bool(l, "PYROSCOPE_SELF_PROFILING");

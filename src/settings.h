@@ -72,6 +72,7 @@ struct relay_settings {
 	int			 num_workers;		/* uploads in flight at most */
 	int			 retry_max_attempts;	/* uploads per profile at most (1 = no retry) */
 	int64_t			 retry_max_age_ns;	/* no retry once a profile is this old */
+	int64_t			 keepalive_max_idle_ns;	/* a connection to the remote idle longer is replaced */
 	enum flush_strategy	 flush_strategy;
 	int64_t			 flush_timeout_ns;	/* budget of one flush before event/next */
 	int64_t			 flush_busy_interval_ns; /* adaptive: invokes starting this close are a busy streak */

@@ -95,8 +95,27 @@ tls_client_ctx_new(char **reterr)
 }
 
 struct tls_client {
-	SSL_CTX	*ctx;		/* made by the first tls_client_open */
+	SSL_CTX		*ctx;		/* made by the first tls_client_open */
+	SSL_SESSION	*session;	/* the latest resumable session (ticket) the remote gave */
 };
+
+/* A new session (TLS 1.3: a ticket, after the handshake): keep the latest for the next connection. */
+static int
+on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_client *tc = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	SSL_SESSION *copy;
+
+	/*
+	 * A copy: OpenSSL marks the connection's own session not resumable when
+	 * the connection ends without a close_notify, as a remote's idle close does.
+	 */
+	if (tc == NULL || !SSL_SESSION_is_resumable(sess) || (copy = SSL_SESSION_dup(sess)) == NULL)
+		return 0;
+	SSL_SESSION_free(tc->session);
+	tc->session = copy;
+	return 0;
+}
 
 struct tls_client *
 tls_client_new(void)
@@ -109,10 +128,20 @@ tls_client_open(struct tls_client *tc, const char *host, char **reterr)
 {
 	SSL *ssl;
 
-	if (tc->ctx == NULL && (tc->ctx = tls_client_ctx_new(reterr)) == NULL)
-		return NULL;
-	if ((ssl = tls_client_ssl_new(tc->ctx, host)) == NULL)
+	if (tc->ctx == NULL) {
+		if ((tc->ctx = tls_client_ctx_new(reterr)) == NULL)
+			return NULL;
+		/* Reconnects resume the last session: one round trip and no certificate work saved each. */
+		SSL_CTX_set_app_data(tc->ctx, tc);
+		SSL_CTX_set_session_cache_mode(tc->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(tc->ctx, on_new_session);
+	}
+	if ((ssl = tls_client_ssl_new(tc->ctx, host)) == NULL) {
 		*reterr = openssl_reason("cannot create a TLS connection");
+		return NULL;
+	}
+	if (tc->session != NULL)
+		(void)SSL_set_session(ssl, tc->session);
 	return ssl;
 }
 
@@ -121,6 +150,7 @@ tls_client_free(struct tls_client *tc)
 {
 	if (tc == NULL)
 		return;
+	SSL_SESSION_free(tc->session);
 	SSL_CTX_free(tc->ctx);
 	free(tc);
 }

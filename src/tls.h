@@ -21,6 +21,8 @@ SSL_CTX	*tls_client_ctx_new(char **reterr);
  * tls_client_open returns a connection object as tls_client_ssl_new makes it,
  * making the context first if needed; NULL with *reterr (malloc'd) when the
  * context or the connection object cannot be made (tried again next time).
+ * Each new connection resumes the latest session the remote gave (a TLS 1.3
+ * ticket or a TLS 1.2 session), when it has one.
  * Used from one thread at a time. tls_client_free(NULL) does nothing.
  */
 struct tls_client;

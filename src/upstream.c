@@ -67,6 +67,7 @@ struct slot {
 	bool				 stale;		/* replace conn before the next upload */
 	bool				 reused;	/* conn has completed an upload before */
 	bool				 nodelay;	/* TCP_NODELAY is set on conn's socket */
+	int64_t				 idle_since;	/* CLOCK_MONOTONIC ns: conn's last answer (or its start) */
 };
 
 struct upstream {
@@ -75,7 +76,7 @@ struct upstream {
 	struct ledger			*ledger;	/* borrowed: where every request ends */
 	struct evdns_base		*dns;		/* owned */
 	struct resolver			*resolver;	/* owned: the remote's cached address */
-	SSL_CTX				*ssl_ctx;	/* owned; NULL for http:// */
+	struct tls_client		*tls;		/* owned; NULL for http:// */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
 	struct relay_queue		 queue;		/* owns the queued requests */
@@ -85,6 +86,7 @@ struct upstream {
 	struct timeval			 timeout;
 	struct ratelog			 drops[RELAY_OUTCOME_COUNT];
 	struct ratelog			 retry_log;
+	struct ratelog			 tls_log;
 	bool				 paused;
 	void				(*idle_cb)(void *);	/* one owner: the drain or the lifecycle */
 	void				*idle_arg;
@@ -144,12 +146,17 @@ connect_new(struct upstream *up)
 	const struct remote_url *r = &up->cfg->remote;
 	struct evhttp_connection *conn;
 
-	if (up->ssl_ctx != NULL) {
-		SSL *ssl = tls_client_ssl_new(up->ssl_ctx, r->host);
+	if (up->tls != NULL) {
+		char *err = NULL;
+		SSL *ssl = tls_client_open(up->tls, r->host, &err);
 		struct bufferevent *bev;
 
-		if (ssl == NULL)
+		if (ssl == NULL) {
+			ratelog_log(&up->tls_log, LOG_ERROR, NULL, 0, "Cannot set up TLS: %s; the upload fails and is retried",
+			    err ? err : "out of memory");
+			free(err);
 			return NULL;
+		}
 		bev = bufferevent_openssl_socket_new(up->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (bev == NULL) {
@@ -200,7 +207,7 @@ describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 		return;
 	buf += n;
 	size -= (size_t)n;
-	if (s->up->ssl_ctx != NULL && s->conn != NULL) {
+	if (s->up->tls != NULL && s->conn != NULL) {
 		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
 		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 		unsigned long err = bev ? bufferevent_get_openssl_error(bev) : 0;
@@ -305,8 +312,10 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	up->busy--;
 	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
-	if (rr->status > 0)
+	if (rr->status > 0) {
 		set_nodelay(s);
+		s->idle_since = relay_now_ns();
+	}
 	if (rr->status >= 200 && rr->status < 300) {
 		s->reused = true;
 		log_f(LOG_TRACE, (&(struct log_field){ "path", rr->path }), 1,
@@ -367,7 +376,7 @@ on_response_head(struct evhttp_request *req, void *arg)
 		 * reads on. A socket reports that by itself; a TLS connection writes
 		 * nothing, so it is told (deferred: once evhttp waits for it).
 		 */
-		if (s->up->ssl_ctx != NULL)
+		if (s->up->tls != NULL)
 			bufferevent_trigger(evhttp_connection_get_bufferevent(s->conn), EV_WRITE,
 			    BEV_TRIG_DEFER_CALLBACKS);
 	}
@@ -452,6 +461,13 @@ start(struct slot *s, struct relay_req *rr)
 	struct evhttp_request *req = NULL;
 	char *uri = NULL;
 
+	/*
+	 * A connection idle for long (a Lambda freeze, a quiet host) has most
+	 * likely been closed by the remote: a fresh one (its TLS session resumed)
+	 * costs less than finding out with a failed upload.
+	 */
+	if (s->conn != NULL && relay_now_ns() - s->idle_since > up->cfg->keepalive_max_idle_ns)
+		s->stale = true;
 	if (s->stale || s->conn == NULL) {
 		if (s->conn != NULL)
 			evhttp_connection_free(s->conn);
@@ -461,6 +477,7 @@ start(struct slot *s, struct relay_req *rr)
 		s->conn = connect_new(up);
 		if (s->conn == NULL)
 			goto fail;
+		s->idle_since = relay_now_ns();
 		evhttp_connection_set_closecb(s->conn, on_conn_close, s);
 	}
 	req = evhttp_request_new(on_response, s);
@@ -719,8 +736,9 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct l
 			goto fail;
 	}
 	if (cfg->unsendable == NULL && cfg->remote.https) {
-		up->ssl_ctx = tls_client_ctx_new(reterr);
-		if (up->ssl_ctx == NULL)
+		/* The TLS context and the CA store come with the first connection: none at startup. */
+		up->tls = tls_client_new();
+		if (up->tls == NULL)
 			goto fail;
 	}
 	return up;
@@ -766,6 +784,6 @@ upstream_free(struct upstream *up)
 		event_base_loop(up->base, EVLOOP_NONBLOCK);	/* a cancelled lookup's callback frees it */
 		evdns_base_free(up->dns, 0);
 	}
-	SSL_CTX_free(up->ssl_ctx);
+	tls_client_free(up->tls);
 	free(up);
 }

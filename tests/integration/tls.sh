@@ -62,4 +62,31 @@ check "unknown CA refused" grep -q 'certificate verification failed: unable to g
 is "$(count_requests unknownca)" 0 "nothing sent to an unverified server"
 stop_relay
 check "counted as failed" grep -q 'dropped_failed=1' "$T/relay.log"
+
+# --- reconnects resume the TLS session: the remote closes after every answer ---
+start_sink resume --tls-cert "$T/good.pem" --tls-key "$T/good.key" --close --stats-file "$T/resume.stats"
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem"
+for i in 1 2 3 4; do
+	post "resume $i" 1 >/dev/null
+	wait_until 10 eval '[ "$(count_requests resume)" -ge '"$i"' ]'
+done
+wait_until 10 grep -q '"connections":4' "$T/resume.stats"
+diag "sink: $(cat "$T/resume.stats" 2>/dev/null)"
+check "4 uploads on 4 connections: 1 full handshake, 3 resumed (session tickets)" \
+	grep -q '"tls_handshakes":4,"tls_full":1,"tls_resumed":3' "$T/resume.stats"
+stop_relay
+
+# --- a kept-alive connection idle longer than PYROSCOPE_KEEPALIVE_MAX_IDLE is replaced ---
+start_sink idle --tls-cert "$T/good.pem" --tls-key "$T/good.key" --stats-file "$T/idle.stats"
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem" \
+	PYROSCOPE_KEEPALIVE_MAX_IDLE=1s
+post "idle 1" 1 >/dev/null; wait_until 10 eval '[ "$(metric delivered_profiles_total)" -ge 1 ]'
+post "idle 2" 1 >/dev/null; wait_until 10 eval '[ "$(metric delivered_profiles_total)" -ge 2 ]'
+sleep 2
+post "idle 3" 1 >/dev/null; wait_until 10 eval '[ "$(metric delivered_profiles_total)" -ge 3 ]'
+stop_relay
+wait_until 10 grep -q '"connections":2' "$T/idle.stats"
+diag "sink: $(cat "$T/idle.stats" 2>/dev/null)"
+check "back-to-back uploads share a connection; one after 2 s idle gets a fresh one, resumed" \
+	grep -q '"connections":2,"requests":3,"tls_handshakes":2,"tls_full":1,"tls_resumed":1' "$T/idle.stats"
 done_testing

@@ -31,6 +31,8 @@ struct sink_conn {
 	double		 first_byte;	/* epoch ms of the pending request's first byte; 0: none */
 	unsigned long long plain_in, plain_out;	/* HTTP bytes (decrypted under TLS) */
 	int		 closing_watched;	/* the close callback is set */
+	int		 hs_resumed;	/* the handshake, seen at the first request: -1 none yet, 0 full, 1 resumed */
+	int		 hs_version;	/* SSL_version() then */
 };
 
 /* Totals over closed connections. */
@@ -151,20 +153,26 @@ finish(struct sink_conn *c)
 	t->tot.bytes_read += in;
 	t->tot.bytes_written += out;
 	if (ssl != NULL) {
+		int resumed = c->hs_resumed, version = c->hs_version;
+
 		ver = SSL_get_version(ssl);
-		if (!SSL_is_init_finished(ssl)) {
+		if (resumed < 0 && SSL_is_init_finished(ssl)) {
+			resumed = SSL_session_reused(ssl) ? 1 : 0;
+			version = SSL_version(ssl);
+		}
+		if (resumed < 0) {
 			hs = "failed";
 			t->tot.tls_failed++;
-		} else if (SSL_session_reused(ssl)) {
+		} else if (resumed) {
 			hs = "resumed";
 			t->tot.tls_resumed++;
 		} else {
 			hs = "full";
 			t->tot.tls_full++;
 		}
-		if (SSL_is_init_finished(ssl) && SSL_version(ssl) == TLS1_3_VERSION)
+		if (resumed >= 0 && version == TLS1_3_VERSION)
 			t->tot.tls13++;
-		else if (SSL_is_init_finished(ssl) && SSL_version(ssl) == TLS1_2_VERSION)
+		else if (resumed >= 0 && version == TLS1_2_VERSION)
 			t->tot.tls12++;
 	}
 	if (!t->quiet) {
@@ -234,6 +242,7 @@ sconns_make_bev(struct event_base *base, void *arg)
 		return bev;	/* served all the same, without figures */
 	c->table = t;
 	c->bev = bev;
+	c->hs_resumed = -1;
 	c->id = ++t->next_id;
 	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, c);
@@ -258,6 +267,11 @@ sconns_of_request(struct sink_conns *t, struct evhttp_request *req)
 			c->closing_watched = 1;
 		}
 		c->requests++;
+		if (c->hs_resumed < 0 && conn_ssl(c) != NULL && SSL_is_init_finished(conn_ssl(c))) {
+			/* Seen now: an unclean close later leaves the SSL object in an error state. */
+			c->hs_resumed = SSL_session_reused(conn_ssl(c)) ? 1 : 0;
+			c->hs_version = SSL_version(conn_ssl(c));
+		}
 		return c;
 	}
 	return NULL;
