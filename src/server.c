@@ -188,6 +188,22 @@ serve_local(struct server *srv, struct evhttp_request *req, const char *path)
 	return true;
 }
 
+/*
+ * Every profile's way in: counted as received, run through the chain, queued
+ * on `up`. 0; -EIO when a module failed (dropped as internal); -E2BIG when it
+ * can never fit in the queue (dropped as too large).
+ */
+static int
+submit(struct server *srv, struct upstream *up, struct relay_req *rr)
+{
+	ledger_received(srv->ledger, rr);
+	if (chain_run(srv->chain, rr) != RELAY_NEXT) {
+		ledger_finish(srv->ledger, rr, RELAY_DROPPED_INTERNAL);
+		return -EIO;
+	}
+	return upstream_submit(up, rr);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -227,16 +243,20 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	evbuffer_add_buffer(rr->body, evhttp_request_get_input_buffer(req));
 	rr->body_len = evbuffer_get_length(rr->body);
-	ledger_received(srv->ledger, rr);
-	if (chain_run(srv->chain, rr) != RELAY_NEXT) {
-		ledger_finish(srv->ledger, rr, RELAY_DROPPED_INTERNAL);
+	rc = submit(srv, srv->up, rr);	/* rr belongs to the ledger or the forwarder from here on */
+	if (rc == -EIO)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	if (upstream_submit(srv->up, rr) == -E2BIG)	/* rr belongs to the forwarder from here on */
+	else if (rc == -E2BIG)
 		evhttp_send_error(req, 413, NULL);
 	else
 		reply_accepted(req, &reply);
+}
+
+int
+server_submit_own(struct server *srv, struct upstream *up, struct relay_req *rr)
+{
+	rr->id = ++srv->next_id;
+	return submit(srv, up != NULL ? up : srv->up, rr);
 }
 
 static void

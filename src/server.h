@@ -19,6 +19,15 @@ struct server;
  */
 struct server *server_new(struct event_base *base, const struct relay_settings *cfg,
 	    struct chain *chain, struct ledger *ledger, struct upstream *up, int *ret_bound);
+/*
+ * A profile the relay makes itself (the self-profiler's) takes the SDKs' way:
+ * counted as received, run through the chain (credentials, tenant, headers,
+ * labels), queued on `up`, or on the server's forwarder when `up` is NULL.
+ * Takes ownership of rr (path, query, headers and body set; its id is
+ * assigned here). 0; -EIO when a module failed, -E2BIG when it can never fit
+ * in the queue: either way it was counted as dropped.
+ */
+int	server_submit_own(struct server *srv, struct upstream *up, struct relay_req *rr);
 /* Close the listeners and every client connection; NULL-safe. */
 void	server_free(struct server *srv);
 
