@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "modules.h"
+#include "selfprof.h"
 #include "server.h"
 #include "settings.h"
 #include "upstream.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct upstream		*up;
 	struct server		*srv;
 	struct lambda_ext	*lambda;	/* Lambda mode only */
+	struct selfprof		*selfprof;	/* PYROSCOPE_SELF_PROFILING only */
 	const char		*name;		/* the executable's file name */
 	struct event		*sig_term;
 	struct event		*sig_int;
@@ -78,7 +80,10 @@ static const char usage_text[] =
 "  PYROSCOPE_FLUSH_ADAPTIVE_WARMUP    5 invokes of a streak flush at their end\n"
 "  PYROSCOPE_FLUSH_TIMEOUT        1s\n"
 "  PYROSCOPE_FLUSH_ON_INVOKE      false\n"
-"  PYROSCOPE_SELF_PROFILING       false; accepted and ignored\n"
+"  PYROSCOPE_SELF_PROFILING       false; true: profile the relay's own CPU (100 Hz)\n"
+"                                 and send it every 15 s as pyroscope.lambda.extension.cpu\n"
+"  PYROSCOPE_ADHOC_SERVER_ADDRESS with self-profiling: where its profiles go\n"
+"                                 instead of PYROSCOPE_REMOTE_ADDRESS\n"
 "  PYROSCOPE_LAMBDA_LABELS        false; true: add function_name, function_version\n"
 "                                 and region (AWS_LAMBDA_FUNCTION_NAME,\n"
 "                                 AWS_LAMBDA_FUNCTION_VERSION, AWS_REGION) to names\n"
@@ -125,8 +130,6 @@ check_config(const struct relay_settings *cfg)
 	}
 	free(err);
 	chain_free(chain);
-	if (cfg->self_profiling)
-		fprintf(stderr, "warning: PYROSCOPE_SELF_PROFILING is not available in this implementation and is ignored\n");
 	if (bad)
 		return 1;
 	printf("configuration OK\n");
@@ -182,6 +185,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
+	selfprof_finish(d->selfprof);	/* its last window goes with the drain */
 	if (d->lambda != NULL) {
 		lambda_ext_drain(d->lambda, d->cfg.timeout_ns / 1000000);
 		return;
@@ -221,8 +225,6 @@ report_settings(const struct relay_settings *cfg)
 {
 	for (size_t i = 0; i < cfg->nproblems; i++)
 		log_error("%s", cfg->problems[i].text);
-	if (cfg->self_profiling)
-		log_warn("PYROSCOPE_SELF_PROFILING: self-profiling is not available in this implementation; ignoring");
 	if (cfg->log_inert_key_set)
 		log_debug("PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME are accepted and, as in "
 		    "the original extension, have no effect");
@@ -248,6 +250,13 @@ loop_new(void)
 	base = event_base_new_with_config(ec);
 	event_config_free(ec);
 	return base;
+}
+
+/* A Lambda drain is beginning (SHUTDOWN or a stop signal): the last self-profile goes with it. */
+static void
+finish_selfprof(void *arg)
+{
+	selfprof_finish(arg);
 }
 
 /* Build everything in order, the Lambda registration last; returns the exit status. */
@@ -305,6 +314,9 @@ run(struct daemon *d)
 			return 1;
 		}
 	}
+	d->selfprof = selfprof_start(d->base, &d->cfg, d->srv, &d->ledger);
+	if (d->selfprof != NULL && d->lambda != NULL)
+		lambda_ext_on_drain(d->lambda, finish_selfprof, d->selfprof);
 	event_base_dispatch(d->base);
 	return 0;
 }
@@ -324,6 +336,8 @@ teardown(struct daemon *d)
 		event_free(d->sig_usr1);
 	if (d->drain_deadline != NULL)
 		event_free(d->drain_deadline);
+	/* Lambda: the lifecycle left 150 ms before the SHUTDOWN deadline; take at most 100 of them. */
+	selfprof_stop(d->selfprof, d->cfg.dev_mode ? d->cfg.timeout_ns / 1000000 : 100);
 	server_free(d->srv);
 	if (d->up != NULL) {
 		upstream_free(d->up);	/* drops and counts what is left */

@@ -215,6 +215,27 @@ load_remote(struct loader *l)
 	}
 }
 
+/* The self-profiler's own remote, as the original's pyroscope-go read it; never another fallback. */
+static void
+load_adhoc(struct loader *l)
+{
+	struct relay_settings *s = l->s;
+	const char *v = env(l, "PYROSCOPE_ADHOC_SERVER_ADDRESS");
+	char *err = NULL;
+
+	if (v == NULL)
+		return;
+	if ((s->adhoc_address = strdup(v)) == NULL) {
+		l->oom = 1;
+		return;
+	}
+	if (remote_url_parse(s->adhoc_address, &s->adhoc_remote, &err) < 0) {
+		problem(l, "PYROSCOPE_ADHOC_SERVER_ADDRESS: unusable address (%s); self-profiles cannot be sent and will be counted as dropped",
+		    err ? err : "out of memory");
+		free(err);
+	}
+}
+
 /* A secret or header-bound value must fit in a header line. */
 static char *
 load_header_value(struct loader *l, const char *name, bool secret)
@@ -419,6 +440,8 @@ load_forwarding(struct loader *l)
 	/* Checked only: every strategy but background already flushes each invoke (see load_flush). */
 	(void)load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
 	s->self_profiling = load_bool(l, "PYROSCOPE_SELF_PROFILING");
+	if (s->self_profiling)
+		load_adhoc(l);
 	load_flush(l);
 }
 
@@ -632,6 +655,8 @@ settings_clear(struct relay_settings *s)
 	free(s->log_error_key);
 	free(s->remote_address);
 	remote_url_clear(&s->remote);
+	free(s->adhoc_address);
+	remote_url_clear(&s->adhoc_remote);
 	free(s->auth_token);
 	free(s->basic_auth_user);
 	free(s->basic_auth_password);

@@ -78,7 +78,14 @@ struct relay_settings {
 	int64_t			 flush_busy_interval_ns; /* adaptive: invokes starting this close are a busy streak */
 	int			 flush_warmup_invokes;	/* adaptive: invokes of a streak that still flush at their end */
 	bool			 managed_instances;	/* Lambda Managed Instances: SHUTDOWN only, no freeze */
-	bool			 self_profiling;	/* accepted; not available in this implementation */
+	bool			 self_profiling;	/* sample the relay's own CPU (selfprof.c) */
+	/*
+	 * PYROSCOPE_ADHOC_SERVER_ADDRESS, read only with self_profiling: where
+	 * self-profiles go instead of the remote. NULL when unset; adhoc_remote.host
+	 * is NULL when it is set but unusable (self-profiles are then dropped).
+	 */
+	char			*adhoc_address;		/* as configured (may hold userinfo: never log) */
+	struct remote_url	 adhoc_remote;
 
 	/* listening and limits */
 	size_t			 nlisten;

@@ -133,6 +133,12 @@ lambda_ext_drain(struct lambda_ext *ext, int64_t budget_ms)
 	lifecycle_drain(ext->lc, budget_ms);
 }
 
+void
+lambda_ext_on_drain(struct lambda_ext *ext, void (*cb)(void *), void *arg)
+{
+	lifecycle_on_drain(ext->lc, cb, arg);
+}
+
 int
 lambda_ext_stop(struct lambda_ext *ext)
 {

@@ -22,6 +22,8 @@ struct lambda_ext *lambda_ext_start(struct event_base *base, const struct relay_
 	    struct upstream *up, const char *name, char **reterr);
 /* A stop signal: stop following events, send what is pending for at most budget_ms, then end the loop. */
 void	lambda_ext_drain(struct lambda_ext *ext, int64_t budget_ms);
+/* Call cb(arg) once when a drain begins (SHUTDOWN or a stop signal), before what is pending is counted. */
+void	lambda_ext_on_drain(struct lambda_ext *ext, void (*cb)(void *), void *arg);
 /* After the loop: free everything; returns the process's exit status. NULL-safe (0). */
 int	lambda_ext_stop(struct lambda_ext *ext);
 

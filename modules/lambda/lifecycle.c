@@ -99,6 +99,8 @@ struct lifecycle {
 	int				 streak;	/* invokes in the current busy streak, this one included */
 	uint64_t			 invokes;
 	int				 exit_status;
+	void				(*on_drain)(void *);	/* a drain begins: a last chance to queue */
+	void				*on_drain_arg;
 };
 
 static int64_t
@@ -307,9 +309,22 @@ drain_begin(struct lifecycle *lx, int64_t left_ms, const char *over)
 }
 
 static void
+drain_hook(struct lifecycle *lx)
+{
+	void (*cb)(void *) = lx->on_drain;
+
+	lx->on_drain = NULL;
+	if (cb != NULL)
+		cb(lx->on_drain_arg);
+}
+
+static void
 on_shutdown(struct lifecycle *lx, const struct lambda_result *res)
 {
-	int64_t left = res->deadline_ms - SHUTDOWN_MARGIN_MS - epoch_ms();
+	int64_t left;
+
+	drain_hook(lx);
+	left = res->deadline_ms - SHUTDOWN_MARGIN_MS - epoch_ms();
 
 	log_info("Received SHUTDOWN event (reason '%s'); draining %zu profiles for at most %lld ms",
 	    res->shutdown_reason, upstream_pending(lx->up), (long long)(left > 0 ? left : 0));
@@ -321,6 +336,7 @@ lifecycle_drain(struct lifecycle *lx, int64_t budget_ms)
 {
 	if (lx->state == LX_DONE || lx->state == LX_DRAINING || lx->state == LX_STOPPING)
 		return;		/* already ending: SHUTDOWN has the earlier deadline, exit/error its status */
+	drain_hook(lx);
 	if (upstream_pending(lx->up) > 0)
 		log_info("Draining %zu pending profiles for at most %lld ms", upstream_pending(lx->up),
 		    (long long)budget_ms);
@@ -496,6 +512,13 @@ lifecycle_new(struct event_base *base, const struct relay_settings *cfg, struct 
 	}
 	upstream_on_idle(up, on_forwarder_idle, lx);
 	return lx;
+}
+
+void
+lifecycle_on_drain(struct lifecycle *lx, void (*cb)(void *), void *arg)
+{
+	lx->on_drain = cb;
+	lx->on_drain_arg = arg;
 }
 
 void

@@ -43,6 +43,8 @@ void	lifecycle_on_runtime_done(const char *request_id, const char *status, void 
  * budget_ms, then end the loop with status 0. Ignored when already ending.
  */
 void	lifecycle_drain(struct lifecycle *lx, int64_t budget_ms);
+/* Call cb(arg) once when a drain begins (SHUTDOWN or lifecycle_drain), before what is pending is counted. */
+void	lifecycle_on_drain(struct lifecycle *lx, void (*cb)(void *), void *arg);
 int	lifecycle_exit_status(const struct lifecycle *lx);
 void	lifecycle_free(struct lifecycle *lx);
 
