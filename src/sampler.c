@@ -25,6 +25,19 @@
 
 #include "sampler.h"
 
+/*
+ * A frame record or stack word may be stack memory never written (code
+ * without frame pointers leaves anything in %rbp): it is only interpreted,
+ * within the stack's bounds. Under valgrind, say so, or memcheck reports
+ * every decision taken on it.
+ */
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+#include <valgrind/memcheck.h>
+#define READ_ON_PURPOSE(v)	VALGRIND_MAKE_MEM_DEFINED(&(v), sizeof(v))
+#else
+#define READ_ON_PURPOSE(v)	((void)0)
+#endif
+
 #if ATOMIC_LLONG_LOCK_FREE != 2 || ATOMIC_INT_LOCK_FREE != 2
 #error "the sampler needs lock-free 64-bit atomics"
 #endif
@@ -74,6 +87,8 @@ walk(uintptr_t fp, uintptr_t sp, uintptr_t *out, uint32_t n)
 		frame = (const uintptr_t *)fp;
 		next = frame[0];
 		ret = frame[1];
+		READ_ON_PURPOSE(next);
+		READ_ON_PURPOSE(ret);
 		if (ret == 0)
 			break;
 		out[n++] = ret;
@@ -88,9 +103,13 @@ __attribute__((no_sanitize_address, unused))
 static uintptr_t
 top_word(uintptr_t sp)
 {
+	uintptr_t word;
+
 	if (sp % sizeof(uintptr_t) != 0 || sp < stack_lo || sp >= stack_hi || stack_hi - sp < sizeof(uintptr_t))
 		return 0;
-	return *(const uintptr_t *)sp;
+	word = *(const uintptr_t *)sp;
+	READ_ON_PURPOSE(word);
+	return word;
 }
 
 static void

@@ -31,6 +31,7 @@ struct symtab {
 	struct sym	*syms;		/* sorted by lo */
 	size_t		 nsyms;
 	char		*names;		/* owned: every name, NUL-terminated */
+	uintptr_t	 anchor;	/* the file's address of symtab_load (not a clone of it), or 0 */
 };
 
 struct elf_file {
@@ -201,6 +202,8 @@ take_symbols(struct symtab *st, const struct elf_file *f, const Elf64_Shdr *sh)
 		if (!usable(f, s, strsh->sh_size))
 			continue;
 		sec = s->st_size == 0 ? &f->sh[s->st_shndx] : NULL;
+		if (strcmp(strs + s->st_name, ANCHOR) == 0)
+			st->anchor = (uintptr_t)s->st_value;
 		st->syms[st->nsyms++] = (struct sym){
 			.lo = (uintptr_t)s->st_value,
 			.hi = sec != NULL ? (uintptr_t)(sec->sh_addr + sec->sh_size) : (uintptr_t)(s->st_value + s->st_size),
@@ -272,6 +275,7 @@ load_file(const char *path, struct symtab *st, bool follow_build_id)
 				st->syms = NULL;
 				st->names = NULL;
 				st->nsyms = 0;
+				st->anchor = 0;
 			}
 		}
 	}
@@ -283,13 +287,8 @@ load_file(const char *path, struct symtab *st, bool follow_build_id)
 static void
 relocate(struct symtab *st)
 {
-	uintptr_t bias = 0;
+	uintptr_t bias = st->anchor != 0 ? (uintptr_t)&symtab_load - st->anchor : 0;
 
-	for (size_t i = 0; i < st->nsyms; i++)
-		if (strcmp(st->syms[i].name, ANCHOR) == 0) {
-			bias = (uintptr_t)&symtab_load - st->syms[i].lo;
-			break;
-		}
 	for (size_t i = 0; i < st->nsyms; i++) {
 		st->syms[i].lo += bias;
 		st->syms[i].hi += bias;

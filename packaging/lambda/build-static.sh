@@ -10,7 +10,8 @@
 # recipe, then builds the project against them with the musl compiler:
 #   x86_64  Debian's musl-gcc (musl-tools);
 #   arm64   musl built from Debian's musl source with Debian's aarch64 cross gcc.
-# Results: $OUT/pyroscope-lambda-extension-{x86_64,arm64} (OUT defaults to build-static/).
+# Results: $OUT/pyroscope-lambda-extension-{x86_64,arm64} (OUT defaults to build-static/),
+# stripped but for the symbols the self-profiler names frames with (symbol_args).
 #
 # Environment: PYROSCOPE_STATIC_CACHE (default ~/.cache/pyroscope-static),
 # PYROSCOPE_STATIC_OUT (default <top>/build-static), PYROSCOPE_STATIC_JOBS (default 2).
@@ -452,6 +453,56 @@ map_sizes() {
 	}' "$1"
 }
 
+# symbol_args BINARY MAP: the objcopy options that give the stripped binary the symbols
+# the self-profiler names frames with (src/symtab.c): each function of the relay's own
+# code, and a marker where the code of each library (or of the C runtime's objects)
+# begins, "[libcrypto]" and the like, which names that code up to the next marker (the
+# libraries' own 7,900 function symbols would add 350 KB). From the linker map: the
+# input sections of .text and the file each comes from (the relay's: librelay.a and the
+# objects named by a relative path); from nm: the relay's functions, by address.
+# Each is a size-0 function symbol relative to .text (it ends at the next symbol).
+symbol_args() {
+	_text=$(awk '/^Linker script and memory map/ { on = 1 } on && /^\.text[ \t]/ && $2 ~ /^0x/ { print $2; exit }' "$2")
+	[ -n "$_text" ] || { log "no .text in $2"; return 1; }
+	"$NM" -n --defined-only "$1" | awk -v map="$2" -v text="$_text" '
+	function hex(h,   i, v) {
+		v = 0; h = tolower(h); sub(/^0x/, "", h)
+		for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v
+	}
+	function owner(f,   n, parts) {
+		if (f !~ /\.a\(/) return f ~ /^\// ? "[crt]" : "relay"
+		sub(/\(.*/, "", f); n = split(f, parts, "/"); f = parts[n]; sub(/\.a$/, "", f)
+		return f == "librelay" ? "relay" : "[" f "]"
+	}
+	BEGIN {
+		base = hex(text)
+		while ((getline line < map) > 0) {
+			if (line ~ /^Linker script and memory map/) on = 1
+			if (!on) continue
+			if (line ~ /^\.text[ \t]/) { intext = 1; continue }
+			if (line ~ /^\./) intext = 0
+			if (!intext) continue
+			if (pending != "") { line = pending " " line; pending = "" }
+			n = split(line, a, /[ \t]+/)
+			if (n == 2 && a[1] == "" && a[2] ~ /^\./) { pending = line; continue }
+			if (a[1] == "") { for (i = 1; i < n; i++) a[i] = a[i + 1]; n-- }
+			if (n != 4 || a[1] !~ /^\./ || a[2] !~ /^0x/ || a[3] !~ /^0x/ || hex(a[3]) == 0) continue
+			lo = hex(a[2]); o = owner(a[4])
+			if (o == "relay") { rlo[++nr] = lo; rhi[nr] = lo + hex(a[3]) }
+			if (o != last) { mark[++nm] = lo; mname[nm] = (o == "relay" ? "[relay]" : o); last = o }
+		}
+		for (i = 1; i <= nm; i++)
+			printf "--add-symbol %s=.text:0x%x,function,local\n", mname[i], mark[i] - base
+	}
+	$2 ~ /^[Tt]$/ {
+		v = hex($1)
+		while (r <= nr && (r == 0 || rhi[r] <= v)) r++
+		if (r <= nr && rlo[r] <= v && v < rhi[r])
+			printf "--add-symbol %s=.text:0x%x,function,local\n", $3, v - base
+	}'
+}
+
 project() {
 	_b=$OUT/build-$ARCH
 	_cflags=$(echo $BUILD_CFLAGS)
@@ -478,9 +529,14 @@ project() {
 	# (versions, suites, groups, certificate types) against real servers.
 	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension \
 		tests/unit/test_calookup) || die "make failed for $ARCH (log: $_log)"
-	"$STRIP" --strip-all -o "$OUT/$BIN_NAME.tmp" "$_b/pyroscope-lambda-extension" &&
+	# Stripped, but for the relay's functions and the libraries' markers (symbol_args).
+	symbol_args "$_b/pyroscope-lambda-extension" "$_b/pyroscope-lambda-extension.map" >"$_b/symbols.args" &&
+		[ -s "$_b/symbols.args" ] || die "cannot list the symbols to keep of $_b/pyroscope-lambda-extension"
+	# shellcheck disable=SC2046  # one option a line, no spaces in them
+	"$OBJCOPY" --strip-all $(cat "$_b/symbols.args") "$_b/pyroscope-lambda-extension" "$OUT/$BIN_NAME.tmp" &&
 		chmod 0755 "$OUT/$BIN_NAME.tmp" && mv "$OUT/$BIN_NAME.tmp" "$OUT/$BIN_NAME" ||
 		die "cannot strip $_b/pyroscope-lambda-extension"
+	log "$OUT/$BIN_NAME: kept $(grep -c '^--add-symbol \[' "$_b/symbols.args") library markers and $(grep -vc '^--add-symbol \[' "$_b/symbols.args") functions of the relay for the self-profiler"
 	if readelf -l "$OUT/$BIN_NAME" | grep -q INTERP || readelf -d "$OUT/$BIN_NAME" | grep -q NEEDED; then
 		die "$OUT/$BIN_NAME is not static"
 	fi

@@ -197,7 +197,7 @@ arch_setup() {
 		OPENSSL_TARGET=linux-x86_64
 		CMAKE_PROC=x86_64
 		ELF_MACHINE="Advanced Micro Devices X86-64"
-		STRIP=strip AR=ar RANLIB=ranlib
+		STRIP=strip AR=ar RANLIB=ranlib OBJCOPY=objcopy NM=nm
 		QEMU=""
 		;;
 	arm64|aarch64)
@@ -207,6 +207,7 @@ arch_setup() {
 		CMAKE_PROC=aarch64
 		ELF_MACHINE="AArch64"
 		STRIP=aarch64-linux-gnu-strip AR=aarch64-linux-gnu-ar RANLIB=aarch64-linux-gnu-ranlib
+		OBJCOPY=aarch64-linux-gnu-objcopy NM=aarch64-linux-gnu-nm
 		QEMU=qemu-aarch64-static
 		;;
 	*)
