@@ -79,6 +79,7 @@ struct upstream {
 	struct tls_client		*tls;		/* owned; NULL for http:// */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
+	struct event			*start;		/* owned: lookup_start() on the loop's first turn */
 	struct relay_queue		 queue;		/* owns the queued requests */
 	struct slot			*slots;		/* owned array */
 	int				 nslots;
@@ -140,12 +141,52 @@ kick(struct upstream *up)
 	event_active(up->kick, 0, 0);
 }
 
+static struct evdns_base *
+dns_new(struct event_base *base)
+{
+	struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+
+	if (dns == NULL) {
+		log_warn("Cannot read /etc/resolv.conf; remote host names will not resolve, IP addresses still work");
+		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	}
+	return dns;
+}
+
+/*
+ * The DNS client and the remote's lookup, after startup: reading resolv.conf,
+ * seeding evdns and sending the queries would otherwise delay a Lambda
+ * extension's registration. From the loop's first turn, or from the first
+ * connection, whichever comes first.
+ */
+static void
+lookup_start(struct upstream *up)
+{
+	if (up->dns != NULL)
+		return;
+	up->dns = dns_new(up->base);
+	if (up->dns != NULL && up->cfg->unsendable == NULL)
+		up->resolver = resolver_new(up->dns, up->cfg->remote.host, up->cfg->remote.port);
+}
+
+static void
+on_start(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	lookup_start(arg);
+}
+
 static struct evhttp_connection *
 connect_new(struct upstream *up)
 {
 	const struct remote_url *r = &up->cfg->remote;
 	struct evhttp_connection *conn;
+	const char *addr;
 
+	lookup_start(up);
+	addr = up->resolver != NULL ? resolver_address(up->resolver) : r->host;
 	if (up->tls != NULL) {
 		char *err = NULL;
 		SSL *ssl = tls_client_open(up->tls, r->host, &err);
@@ -165,12 +206,11 @@ connect_new(struct upstream *up)
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev,
-		    resolver_address(up->resolver), (unsigned short)r->port);
+		    addr, (unsigned short)r->port);
 		if (conn == NULL)
 			bufferevent_free(bev);
 	} else {
-		conn = evhttp_connection_base_new(up->base, up->dns, resolver_address(up->resolver),
-		    (unsigned short)r->port);
+		conn = evhttp_connection_base_new(up->base, up->dns, addr, (unsigned short)r->port);
 	}
 	if (conn == NULL)
 		return NULL;
@@ -337,7 +377,8 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		 */
 		if (s->error == 0 && up->cfg->retry_max_attempts > 1)
 			rr->reached--;
-		resolver_forget(up->resolver);	/* the address may have moved: look it up again */
+		if (up->resolver != NULL)
+			resolver_forget(up->resolver);	/* the address may have moved: look it up again */
 		describe_failure(s, saved_errno, why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
@@ -688,19 +729,6 @@ upstream_on_idle(struct upstream *up, void (*cb)(void *), void *arg)
 		kick(up);	/* report at once if already idle */
 }
 
-static struct evdns_base *
-dns_new(struct event_base *base)
-{
-	struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-
-	if (dns == NULL) {
-		log_warn("Cannot read /etc/resolv.conf; remote host names will not resolve, IP addresses still work");
-		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	}
-	return dns;
-}
-
 struct upstream *
 upstream_new(struct event_base *base, const struct relay_settings *cfg, struct ledger *ledger,
     char **reterr)
@@ -720,19 +748,15 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct l
 	up->slots = calloc((size_t)up->nslots, sizeof(*up->slots));
 	up->kick = event_new(base, -1, 0, dispatch, up);
 	up->retry_timer = evtimer_new(base, dispatch, up);
-	up->dns = dns_new(base);
-	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->dns == NULL)
+	up->start = event_new(base, -1, 0, on_start, up);
+	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->start == NULL)
 		goto fail;
+	event_active(up->start, 0, 0);
 	srandom((unsigned)relay_now_ns() ^ (unsigned)getpid());
 	for (int i = 0; i < up->nslots; i++) {
 		up->slots[i].up = up;
 		up->slots[i].timer = evtimer_new(base, on_timeout, &up->slots[i]);
 		if (up->slots[i].timer == NULL)
-			goto fail;
-	}
-	if (cfg->unsendable == NULL) {
-		up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
-		if (up->resolver == NULL)
 			goto fail;
 	}
 	if (cfg->unsendable == NULL && cfg->remote.https) {
@@ -779,6 +803,8 @@ upstream_free(struct upstream *up)
 		event_free(up->kick);
 	if (up->retry_timer != NULL)
 		event_free(up->retry_timer);
+	if (up->start != NULL)
+		event_free(up->start);
 	resolver_free(up->resolver);
 	if (up->dns != NULL) {
 		event_base_loop(up->base, EVLOOP_NONBLOCK);	/* a cancelled lookup's callback frees it */
