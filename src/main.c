@@ -226,8 +226,14 @@ report_settings(const struct relay_settings *cfg)
 	if (cfg->log_inert_key_set)
 		log_debug("PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME are accepted and, as in "
 		    "the original extension, have no effect");
-	if (cfg->unsendable == NULL)
+	if (cfg->unsendable == NULL && cfg->proxy.host != NULL)
+		log_info("Relaying to %s through the proxy %s (%s) with %d workers", cfg->remote.display,
+		    cfg->proxy.display, cfg->proxy.var, cfg->num_workers);
+	else if (cfg->unsendable == NULL)
 		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
+	if (cfg->unsendable == NULL && cfg->proxy.no_proxy_var != NULL)
+		log_info("%s names the remote: connecting to it directly, not through the proxy in %s",
+		    cfg->proxy.no_proxy_var, cfg->proxy.var);
 }
 
 /*
