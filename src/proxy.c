@@ -43,6 +43,13 @@ proxy_new(struct event_base *base, struct evdns_base *dns, struct resolver *reso
 	}
 	if (r->https) {
 		bool v6 = ip_literal_family(r->host, strlen(r->host)) == AF_INET6;
+		/*
+		 * A backstop: the upload's own timer (the same timeout) ends a
+		 * tunnel the proxy never answers, as it ends an upload to a
+		 * remote that never answers.
+		 */
+		struct timeval backstop = { .tv_sec = timeout->tv_sec * 2 + timeout->tv_usec * 2 / 1000000,
+			.tv_usec = timeout->tv_usec * 2 % 1000000 };
 
 		if (asprintf(&target, v6 ? "[%s]:%d" : "%s:%d", r->host, r->port) < 0) {
 			target = NULL;
@@ -53,7 +60,7 @@ proxy_new(struct event_base *base, struct evdns_base *dns, struct resolver *reso
 			.proxy_display = cfg->proxy.display,
 			.proxy_port = cfg->proxy.port,
 			.authorization = cfg->proxy.authorization,
-			.timeout = *timeout,
+			.timeout = backstop,
 		});
 		free(target);
 		if (p->tunnel == NULL)

@@ -20,9 +20,9 @@ struct resolver;
  * the remote is reached directly. An http:// remote is sent absolute-form
  * requests through a connection to the proxy; an https:// remote is reached
  * through a CONNECT tunnel (tunnel.h) and TLS runs end to end, verifying the
- * remote. `resolver` (borrowed) gives the proxy's address; the proxy must
- * answer a CONNECT within `timeout`. Nothing is connected or listened on
- * yet. NULL as well when out of memory (cfg->proxy.host tells).
+ * remote. `resolver` (borrowed) gives the proxy's address; `timeout` is the
+ * upload's (a tunnel's own bound is twice that). Nothing is connected or
+ * listened on yet. NULL as well when out of memory (cfg->proxy.host tells).
  */
 struct proxy *proxy_new(struct event_base *base, struct evdns_base *dns, struct resolver *resolver,
 	    const struct relay_settings *cfg, const struct timeval *timeout);
