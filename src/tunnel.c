@@ -314,7 +314,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	if (sp == NULL || (sp->local = bufferevent_socket_new(t->base, fd, opts)) == NULL) {
 		evutil_closesocket(fd);
 		free(sp);
-		log_error("Cannot open a tunnel through the proxy (out of memory); the upload fails");
+		ratelog_log(&t->log, LOG_ERROR, NULL, 0, "Cannot open a tunnel through the proxy %s (out of memory); "
+		    "the upload fails", t->proxy_display);
 		return;
 	}
 	sp->t = t;

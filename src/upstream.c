@@ -151,11 +151,10 @@ connect_new(struct upstream *up)
 	const char *addr;
 	int port = r->port;
 
-	if (up->proxy != NULL) {
-		if (proxy_endpoint(up->proxy, &addr, &port) < 0)
-			return NULL;
-	} else
+	if (up->proxy == NULL)
 		addr = resolver_address(up->resolver);
+	else if (proxy_endpoint(up->proxy, &addr, &port) < 0)
+		return NULL;
 	if (up->tls != NULL) {
 		char *err = NULL;
 		SSL *ssl = tls_client_open(up->tls, r->host, &err);
@@ -265,8 +264,8 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	if (fresh_now && !rr->fresh_retry) {
 		rr->fresh_retry = true;
 		delay = 0;
-	} else if ((rr->status <= 0 || retry_status_retryable(rr->status) || proxy_refused(up->proxy, rr->status)) &&
-	    rr->reached < up->cfg->retry_max_attempts) {
+	} else if ((rr->status <= 0 || retry_status_retryable(rr->status) ||
+	    proxy_refused(up->proxy, rr->status)) && rr->reached < up->cfg->retry_max_attempts) {
 		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
@@ -763,8 +762,10 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct l
 	}
 	if (cfg->unsendable == NULL) {
 		/* The first hop: through a proxy, the proxy resolves the remote's name. */
-		up->resolver = cfg->proxy.host != NULL ? resolver_new(up->dns, cfg->proxy.host, cfg->proxy.port) :
-		    resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
+		if (cfg->proxy.host != NULL)
+			up->resolver = resolver_new(up->dns, cfg->proxy.host, cfg->proxy.port);
+		else
+			up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
 		if (up->resolver == NULL)
 			goto fail;
 		up->proxy = proxy_new(base, up->dns, up->resolver, cfg, &up->timeout);
