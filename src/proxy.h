@@ -48,7 +48,10 @@ bool	proxy_refused(const struct proxy *p, int status);
  * True when a tunnel failed at or after `since` (relay_now_ns()): the proxy
  * was down or refused the CONNECT, so an upload that started then and
  * failed without an answer never reached the remote. buf (may be NULL) gets
- * why, without secrets.
+ * why, without secrets. evhttp does not say which of its connections a
+ * tunnel served: when uploads fail together, each takes the latest tunnel
+ * failure since it started as its own (the proxy failing is then the likely
+ * cause of them all).
  */
 bool	proxy_failed_since(const struct proxy *p, int64_t since, char *buf, size_t size);
 /* " through the proxy http://host:port" for log lines, or "" (NULL p). */
