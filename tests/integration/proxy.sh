@@ -105,6 +105,17 @@ else
 	ok "https by name # SKIP localhost is not only 127.0.0.1 in /etc/hosts"
 fi
 
+# A large body through the tunnel: the splice's buffers fill and drain (backpressure), byte-exact.
+head -c $((6 << 20)) /dev/urandom >"$T/big.body"
+before=$(count_requests tls)
+start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$TLS_PORT" HTTPS_PROXY="http://127.0.0.1:$TP" \
+	SSL_CERT_FILE="$T/ca.pem"
+is "$(curl -s -m $((30 * SLOW)) -o /dev/null -w '%{http_code}' --data-binary @"$T/big.body" \
+	"http://127.0.0.1:$RELAY_PORT/ingest?name=app.cpu&big=1")" 200 "6 MiB body: accepted"
+check "6 MiB body: delivered through the tunnel" wait_until 30 delivered_is 1
+is "$(sha "$(printf '%s/tls/req-%03d.body' "$T" $((before + 1)))")" "$(sha "$T/big.body")" "6 MiB body: byte-exact at the remote"
+stop_relay
+
 # A CA that did not sign the remote's certificate: refused, even through the proxy.
 before=$(count_requests tls)
 start_relay PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$TLS_PORT" HTTPS_PROXY="http://127.0.0.1:$TP" \
