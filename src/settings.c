@@ -215,6 +215,46 @@ load_remote(struct loader *l)
 	}
 }
 
+/*
+ * The proxy to the remote: the variable for the remote's scheme, unless
+ * NO_PROXY names the remote (then the proxy variable is not even read, as in
+ * curl). An unusable proxy URL is treated like an unusable remote address:
+ * going around the proxy would take another path to the network than the one
+ * configured, and may not reach the remote at all; so profiles are counted and
+ * logged as dropped, and --check-config fails.
+ */
+static void
+load_proxy(struct loader *l)
+{
+	struct relay_settings *s = l->s;
+	const char *name, *no_name, *v, *list;
+	char *err = NULL, why[64];
+	int rc;
+
+	if (s->remote.host == NULL)
+		return;
+	if ((v = proxyenv_get(s->remote.https, l->getenv_fn, &name)) == NULL)
+		return;
+	list = proxyenv_no_proxy(l->getenv_fn, &no_name);
+	if (list != NULL && proxyenv_bypass(list, s->remote.host, s->remote.port)) {
+		s->proxy.var = name;
+		s->proxy.no_proxy_var = no_name;
+		return;
+	}
+	rc = proxyenv_parse(v, &s->proxy, &err);
+	if (rc == -ENOMEM) {
+		l->oom = 1;
+	} else if (rc < 0) {
+		/* The URL may carry a password: name the problem, never the value. */
+		problem(l, "%s: unusable proxy URL (%s); profiles cannot be sent and will be counted as dropped",
+		    name, err ? err : "out of memory");
+		snprintf(why, sizeof(why), "%s is unusable", name);
+		block_sending(l, why);
+	}
+	s->proxy.var = name;
+	free(err);
+}
+
 /* A secret or header-bound value must fit in a header line. */
 static char *
 load_header_value(struct loader *l, const char *name, bool secret)
@@ -603,6 +643,7 @@ settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *n
 		l.oom = 1;
 	load_logging(&l);
 	load_remote(&l);
+	load_proxy(&l);
 	ret->auth_token = load_header_value(&l, "PYROSCOPE_AUTH_TOKEN", true);
 	ret->basic_auth_user = load_header_value(&l, "PYROSCOPE_BASIC_AUTH_USER", true);
 	ret->basic_auth_password = load_header_value(&l, "PYROSCOPE_BASIC_AUTH_PASSWORD", true);
@@ -632,6 +673,7 @@ settings_clear(struct relay_settings *s)
 	free(s->log_error_key);
 	free(s->remote_address);
 	remote_url_clear(&s->remote);
+	proxy_config_clear(&s->proxy);
 	free(s->auth_token);
 	free(s->basic_auth_user);
 	free(s->basic_auth_password);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "proxyenv.h"
 #include "remote.h"
 
 #define SETTINGS_MAX_LISTEN	8
@@ -66,6 +67,11 @@ struct relay_settings {
 	char			*tenant_id;
 	size_t			 nheaders;
 	struct custom_header	 headers[SETTINGS_MAX_HEADERS];
+	/*
+	 * The HTTP proxy to the remote (HTTPS_PROXY or HTTP_PROXY, NO_PROXY):
+	 * proxy.host is NULL when the remote is reached directly.
+	 */
+	struct proxy_config	 proxy;
 
 	/* forwarding */
 	int64_t			 timeout_ns;		/* whole upload, > 0 */

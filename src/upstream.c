@@ -42,6 +42,7 @@
 
 #include "ledger.h"
 #include "log.h"
+#include "proxy.h"
 #include "queue.h"
 #include "redact.h"
 #include "ratelog.h"
@@ -64,6 +65,7 @@ struct slot {
 	struct evhttp_request		*req;		/* owned by conn while in flight */
 	struct event			*timer;		/* owned: bounds the whole upload */
 	int				 error;		/* evhttp_request_error + 1, or 0 */
+	int				 head_status;	/* status of the answer's head, once read */
 	bool				 stale;		/* replace conn before the next upload */
 	bool				 reused;	/* conn has completed an upload before */
 	bool				 nodelay;	/* TCP_NODELAY is set on conn's socket */
@@ -75,7 +77,8 @@ struct upstream {
 	const struct relay_settings	*cfg;		/* borrowed */
 	struct ledger			*ledger;	/* borrowed: where every request ends */
 	struct evdns_base		*dns;		/* owned */
-	struct resolver			*resolver;	/* owned: the remote's cached address */
+	struct resolver			*resolver;	/* owned: the first hop's (remote's or proxy's) cached address */
+	struct proxy			*proxy;		/* owned; NULL: the remote is reached directly */
 	struct tls_client		*tls;		/* owned; NULL for http:// */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
@@ -163,11 +166,20 @@ dns_new(struct event_base *base)
 static void
 lookup_start(struct upstream *up)
 {
+	const struct relay_settings *cfg = up->cfg;
+
 	if (up->dns != NULL)
 		return;
 	up->dns = dns_new(up->base);
-	if (up->dns != NULL && up->cfg->unsendable == NULL)
-		up->resolver = resolver_new(up->dns, up->cfg->remote.host, up->cfg->remote.port);
+	if (up->dns == NULL || cfg->unsendable != NULL)
+		return;
+	/* The first hop: through a proxy, the proxy resolves the remote's name. */
+	if (cfg->proxy.host != NULL)
+		up->resolver = resolver_new(up->dns, cfg->proxy.host, cfg->proxy.port);
+	else
+		up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
+	if (up->resolver != NULL && cfg->proxy.host != NULL)
+		up->proxy = proxy_new(up->base, up->dns, up->resolver, cfg, &up->timeout);
 }
 
 static void
@@ -184,9 +196,16 @@ connect_new(struct upstream *up)
 	const struct remote_url *r = &up->cfg->remote;
 	struct evhttp_connection *conn;
 	const char *addr;
+	int port = r->port;
 
 	lookup_start(up);
-	addr = up->resolver != NULL ? resolver_address(up->resolver) : r->host;
+	if (up->cfg->proxy.host != NULL) {
+		/* Never around the proxy: without it (out of memory), no connection. */
+		if (up->proxy == NULL || proxy_endpoint(up->proxy, &addr, &port) < 0)
+			return NULL;
+	} else {
+		addr = up->resolver != NULL ? resolver_address(up->resolver) : r->host;
+	}
 	if (up->tls != NULL) {
 		char *err = NULL;
 		SSL *ssl = tls_client_open(up->tls, r->host, &err);
@@ -205,12 +224,11 @@ connect_new(struct upstream *up)
 			return NULL;
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev,
-		    addr, (unsigned short)r->port);
+		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev, addr, (unsigned short)port);
 		if (conn == NULL)
 			bufferevent_free(bev);
 	} else {
-		conn = evhttp_connection_base_new(up->base, up->dns, addr, (unsigned short)r->port);
+		conn = evhttp_connection_base_new(up->base, up->dns, addr, (unsigned short)port);
 	}
 	if (conn == NULL)
 		return NULL;
@@ -237,16 +255,19 @@ request_error_name(int error)
 	return "cannot connect";
 }
 
-/* Why an upload got no HTTP answer, without secrets. */
+/* Why an upload started at `started` got no HTTP answer, without secrets. */
 static void
-describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
+describe_failure(struct slot *s, int64_t started, int saved_errno, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "failed to make request to %s: ", s->up->cfg->remote.display);
+	int n = snprintf(buf, size, "failed to make request to %s%s: ", s->up->cfg->remote.display,
+	    proxy_via(s->up->proxy));
 
 	if (n < 0 || (size_t)n >= size)
 		return;
 	buf += n;
 	size -= (size_t)n;
+	if (proxy_failed_since(s->up->proxy, started, buf, size))
+		return;
 	if (s->up->tls != NULL && s->conn != NULL) {
 		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
 		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
@@ -273,7 +294,7 @@ describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 static void
 describe_answer(struct upstream *up, struct relay_req *rr, struct evhttp_request *req, char *buf, size_t size)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
 	char head[LOG_BODY_HEAD + LOG_BODY_SLACK], shown[LOG_BODY_HEAD + 1];
 	ev_ssize_t n = in ? evbuffer_copyout(in, head, sizeof(head)) : 0;
 
@@ -294,8 +315,8 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	if (fresh_now && !rr->fresh_retry) {
 		rr->fresh_retry = true;
 		delay = 0;
-	} else if ((rr->status <= 0 || retry_status_retryable(rr->status)) &&
-	    rr->reached < up->cfg->retry_max_attempts) {
+	} else if ((rr->status <= 0 || retry_status_retryable(rr->status) ||
+	    proxy_refused(up->proxy, rr->status)) && rr->reached < up->cfg->retry_max_attempts) {
 		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
@@ -352,6 +373,11 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	up->busy--;
 	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
+	/* A proxy that refused (407) and closed before the end of its answer: the head is the answer. */
+	if (rr->status == 0 && proxy_refused(up->proxy, s->head_status)) {
+		rr->status = s->head_status;
+		s->stale = true;
+	}
 	if (rr->status > 0) {
 		set_nodelay(s);
 		s->idle_since = relay_now_ns();
@@ -364,6 +390,13 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	} else if (rr->status > 0) {
 		s->reused = true;
 		describe_answer(up, rr, req, why, sizeof(why));
+		/* The proxy refused it (407): the remote never saw it, as when it is down. */
+		if (proxy_refused(up->proxy, rr->status)) {
+			snprintf(why, sizeof(why), "the proxy %s answered '407 Proxy Authentication Required' "
+			    "(check the credentials in %s)", up->cfg->proxy.display, up->cfg->proxy.var);
+			if (up->cfg->retry_max_attempts > 1)
+				rr->reached--;
+		}
 		if (!maybe_retry(up, rr, req, false, why)) {
 			log_drop(up, RELAY_DROPPED_REJECTED, rr, "Failed to relay request: %s; dropping the profile", why);
 			finish(up, rr, RELAY_DROPPED_REJECTED);
@@ -371,15 +404,18 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	} else {
 		s->stale = true;
 		/*
-		 * Never connected: the remote did not see it. Unless retries are off, that
-		 * does not count; the profile waits for the remote (bounded by its age and
-		 * the budget, where fresh profiles push old ones out).
+		 * Never connected (to the remote, or through the proxy: a tunnel failed
+		 * since the upload started): the remote did not see it. Unless retries
+		 * are off, that does not count; the profile waits for the remote
+		 * (bounded by its age and the budget, where fresh profiles push old
+		 * ones out).
 		 */
-		if (s->error == 0 && up->cfg->retry_max_attempts > 1)
+		if ((s->error == 0 || proxy_failed_since(up->proxy, rr->attempt_started, NULL, 0)) &&
+		    up->cfg->retry_max_attempts > 1)
 			rr->reached--;
 		if (up->resolver != NULL)
 			resolver_forget(up->resolver);	/* the address may have moved: look it up again */
-		describe_failure(s, saved_errno, why, sizeof(why));
+		describe_failure(s, rr->attempt_started, saved_errno, why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
 			log_drop(up, RELAY_DROPPED_FAILED, rr, "Failed to relay request: %s; dropping the profile", why);
@@ -409,6 +445,8 @@ on_response_head(struct evhttp_request *req, void *arg)
 	struct slot *s = arg;
 	int code = evhttp_request_get_response_code(req);
 
+	if (code >= 200)
+		s->head_status = code;
 	if (code > 100 && code < 200 && code != 101) {
 		req->response_code = 100;
 		evhttp_clear_headers(evhttp_request_get_input_headers(req));
@@ -467,7 +505,8 @@ add_request_headers(struct upstream *up, struct relay_req *rr, struct evhttp_req
 	TAILQ_FOREACH(h, &rr->headers, next)
 		if (evhttp_add_header(out, h->key, h->value) < 0)
 			return -EINVAL;
-	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0)
+	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0 ||
+	    proxy_add_headers(up->proxy, out) < 0)
 		return -EINVAL;
 	if (rr->body_len > 0 || rr->method == EVHTTP_REQ_POST || rr->method == EVHTTP_REQ_PUT ||
 	    rr->method == EVHTTP_REQ_PATCH) {
@@ -487,11 +526,11 @@ upstream_uri(struct upstream *up, const struct relay_req *rr)
 	if (path == NULL)
 		return NULL;
 	if (rr->query == NULL)
-		return path;
+		return proxy_request_target(up->proxy, path);
 	if (asprintf(&uri, "%s?%s", path, rr->query) < 0)
 		uri = NULL;
 	free(path);
-	return uri;
+	return proxy_request_target(up->proxy, uri);
 }
 
 /* Start uploading rr on slot s; on failure rr is finished here. */
@@ -534,10 +573,12 @@ start(struct slot *s, struct relay_req *rr)
 	s->rr = rr;
 	s->req = req;
 	s->error = 0;
+	s->head_status = 0;
 	up->busy++;
 	evtimer_add(s->timer, &up->timeout);
-	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s://%s%s",
-	    up->cfg->remote.https ? "https" : "http", up->cfg->remote.authority, uri);
+	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s%s%s%s",
+	    uri[0] != '/' ? "" : up->cfg->remote.https ? "https://" : "http://",
+	    uri[0] != '/' ? "" : up->cfg->remote.authority, uri, proxy_via(up->proxy));
 	if (evhttp_make_request(s->conn, req, rr->method, uri) != 0 && s->rr == rr) {
 		/*
 		 * The connection could not even start. libevent 2.1 freed req, except
@@ -798,6 +839,7 @@ upstream_free(struct upstream *up)
 		finish(up, rr, RELAY_DROPPED_SHUTDOWN);
 	}
 	update_gauges(up);
+	proxy_free(up->proxy);
 	free(up->slots);
 	if (up->kick != NULL)
 		event_free(up->kick);
