@@ -4,9 +4,11 @@
 #endif
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,17 +302,49 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	bufferevent_enable(to, EV_WRITE);
 }
 
+/* This process has a socket bound to `peer` (fd numbers are looked up in /proc/self/fd). */
+static bool
+own_socket(const struct sockaddr_in *peer)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		struct sockaddr_in sin;
+		socklen_t len = sizeof(sin);
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		found = getsockname(fd, (struct sockaddr *)&sin, &len) == 0 && len == sizeof(sin) &&
+		    sin.sin_family == AF_INET && sin.sin_port == peer->sin_port &&
+		    sin.sin_addr.s_addr == peer->sin_addr.s_addr;
+	}
+	closedir(d);
+	return found;
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct tunnel *t = arg;
-	struct splice *sp = calloc(1, sizeof(*sp));
+	struct splice *sp;
 	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 
 	(void)l;
-	(void)sa;
-	(void)socklen;
+	/* Only the relay's own connections: the proxy's credentials are not for other processes. */
+	if (sa->sa_family != AF_INET || (size_t)socklen < sizeof(struct sockaddr_in) ||
+	    !own_socket((const struct sockaddr_in *)sa)) {
+		evutil_closesocket(fd);
+		ratelog_log(&t->log, LOG_WARNING, NULL, 0, "Refused a connection to the tunnel's loopback port "
+		    "from another process; it is for the relay's own uploads");
+		return;
+	}
 	(void)tcp_nodelay(fd);
+	sp = calloc(1, sizeof(*sp));
 	if (sp == NULL || (sp->local = bufferevent_socket_new(t->base, fd, opts)) == NULL) {
 		evutil_closesocket(fd);
 		free(sp);

@@ -86,6 +86,25 @@ done
 check "https: two more uploads delivered" wait_until 10 delivered_is 3
 is "$(grep -c "CONNECT 127.0.0.1:$TLS_PORT" "$T/tp.log")" 1 "https: they reused the kept-alive tunnel (one CONNECT)"
 check "https: accounting holds" accounting_holds
+# The tunnel's loopback port serves the relay's own connections only: another process that
+# connects is closed at once and the proxy never sees a CONNECT for it (its credentials are not
+# lent out).
+tport=$(ss -Hltnp 2>/dev/null | grep "pid=$RELAY_PID," | sed -n 's/.*127\.0\.0\.1:\([0-9]*\) .*/\1/p' |
+	grep -vx "$RELAY_PORT" | head -1)
+if [ -n "$tport" ]; then
+	got=$(timeout 10 python3 - "$tport" <<'EOF2'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(b"\x16\x03\x01\x00\x05hello")
+print("closed" if s.recv(100) == b"" else "answered")
+EOF2
+)
+	is "$got" closed "https: another process connecting to the tunnel's port is closed"
+	is "$(grep -c "CONNECT 127.0.0.1:$TLS_PORT" "$T/tp.log")" 1 "https: and no CONNECT was made for it"
+	check "https: the refusal is logged" grep -q 'Refused a connection to the tunnel.s loopback port from another process' "$T/relay.log"
+else
+	not_ok "https: the tunnel's loopback port is listed by ss"
+fi
 stop_relay
 check "https: all delivered" grep -q 'received=3 delivered=3 dropped=0' "$T/relay.log"
 tls_at_least() { [ "$(stats tls tls_handshakes)" -ge 1 ]; }
