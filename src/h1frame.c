@@ -205,8 +205,9 @@ feed_trailer(struct h1frame *f, const char *p, size_t n)
 	size_t take = nl != NULL ? (size_t)(nl - p) + 1 : n;
 
 	if (f->trailer + take > f->max_head) {
+		/* At the first byte past the limit, wherever the reads split the trailer. */
 		refuse(f, 400, "trailer larger than PYROSCOPE_MAX_HEADER_SIZE");
-		return n;
+		return (size_t)(f->max_head - f->trailer) + 1;
 	}
 	if (append(f, p, take) < 0)
 		return n;

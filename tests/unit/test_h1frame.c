@@ -102,6 +102,10 @@ test_refusals(void)
 	    "R400@76 |body=0", "a length and chunked together: 400");
 	frames("GET /a HTTP/2.0\r\nHost: x\r\n\r\n", "R505@28 |body=0", "HTTP/2.0: 505");
 	memset(big, 'a', sizeof(big));
+	memcpy(big, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: ", 65);
+	big[sizeof(big) - 1] = '\0';
+	frames(big, "H@57 R400@317 |body=0", "a trailer over the limit: 400 at its first byte past it");
+	memset(big, 'a', sizeof(big));
 	memcpy(big, "GET /", 5);
 	big[sizeof(big) - 1] = '\0';
 	is_str(trace(big, 0), "R400@256 |body=0", "a head over the limit: 400 at the limit");
