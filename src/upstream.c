@@ -34,27 +34,21 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>	/* response_code: see on_response_head() */
 
+#include "connector.h"
 #include "ledger.h"
 #include "log.h"
 #include "proxy.h"
 #include "queue.h"
 #include "redact.h"
 #include "ratelog.h"
-#include "remote.h"
-#include "resolver.h"
 #include "retry.h"
 #include "tcp.h"
-#include "tls.h"
 #include "upstream.h"
 
-#define RESPONSE_MAX_BODY	(1 << 20)
-#define RESPONSE_MAX_HEADERS	(64 << 10)	/* a remote that streams headers is cut off */
 #define LOG_BODY_HEAD		256
 #define LOG_BODY_SLACK		1024	/* read past what is shown, for secrets cut at the end */
 
@@ -76,13 +70,9 @@ struct upstream {
 	struct event_base		*base;		/* borrowed */
 	const struct relay_settings	*cfg;		/* borrowed */
 	struct ledger			*ledger;	/* borrowed: where every request ends */
-	struct evdns_base		*dns;		/* owned */
-	struct resolver			*resolver;	/* owned: the first hop's (remote's or proxy's) cached address */
-	struct proxy			*proxy;		/* owned; NULL: the remote is reached directly */
-	struct tls_client		*tls;		/* owned; NULL for http:// */
+	struct connector		*connector;	/* owned: new connections to the remote */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
-	struct event			*start;		/* owned: lookup_start() on the loop's first turn */
 	struct relay_queue		 queue;		/* owns the queued requests */
 	struct slot			*slots;		/* owned array */
 	int				 nslots;
@@ -90,7 +80,6 @@ struct upstream {
 	struct timeval			 timeout;
 	struct ratelog			 drops[RELAY_OUTCOME_COUNT];
 	struct ratelog			 retry_log;
-	struct ratelog			 tls_log;
 	bool				 paused;
 	void				(*idle_cb)(void *);	/* one owner: the drain or the lifecycle */
 	void				*idle_arg;
@@ -144,148 +133,6 @@ kick(struct upstream *up)
 	event_active(up->kick, 0, 0);
 }
 
-static struct evdns_base *
-dns_new(struct event_base *base)
-{
-	struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-
-	if (dns == NULL) {
-		log_warn("Cannot read /etc/resolv.conf; remote host names will not resolve, IP addresses still work");
-		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	}
-	return dns;
-}
-
-/*
- * The DNS client and the remote's lookup, after startup: reading resolv.conf,
- * seeding evdns and sending the queries would otherwise delay a Lambda
- * extension's registration. From the loop's first turn, or from the first
- * connection, whichever comes first.
- */
-static void
-lookup_start(struct upstream *up)
-{
-	const struct relay_settings *cfg = up->cfg;
-
-	if (up->dns != NULL)
-		return;
-	up->dns = dns_new(up->base);
-	if (up->dns == NULL || cfg->unsendable != NULL)
-		return;
-	/* The first hop: through a proxy, the proxy resolves the remote's name. */
-	if (cfg->proxy.host != NULL)
-		up->resolver = resolver_new(up->dns, cfg->proxy.host, cfg->proxy.port);
-	else
-		up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
-	if (up->resolver != NULL && cfg->proxy.host != NULL)
-		up->proxy = proxy_new(up->base, up->dns, up->resolver, cfg, &up->timeout);
-}
-
-static void
-on_start(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	lookup_start(arg);
-}
-
-static struct evhttp_connection *
-connect_new(struct upstream *up)
-{
-	const struct remote_url *r = &up->cfg->remote;
-	struct evhttp_connection *conn;
-	const char *addr;
-	int port = r->port;
-
-	lookup_start(up);
-	if (up->cfg->proxy.host != NULL) {
-		/* Never around the proxy: without it (out of memory), no connection. */
-		if (up->proxy == NULL || proxy_endpoint(up->proxy, &addr, &port) < 0)
-			return NULL;
-	} else {
-		addr = up->resolver != NULL ? resolver_address(up->resolver) : r->host;
-	}
-	if (up->tls != NULL) {
-		char *err = NULL;
-		SSL *ssl = tls_client_open(up->tls, r->host, &err);
-		struct bufferevent *bev;
-
-		if (ssl == NULL) {
-			ratelog_log(&up->tls_log, LOG_ERROR, NULL, 0, "Cannot set up TLS: %s; the upload fails and is retried",
-			    err ? err : "out of memory");
-			free(err);
-			return NULL;
-		}
-		bev = bufferevent_openssl_socket_new(up->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (bev == NULL) {
-			SSL_free(ssl);
-			return NULL;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev, addr, (unsigned short)port);
-		if (conn == NULL)
-			bufferevent_free(bev);
-	} else {
-		conn = evhttp_connection_base_new(up->base, up->dns, addr, (unsigned short)port);
-	}
-	if (conn == NULL)
-		return NULL;
-	tcp_tune_bufferevent(evhttp_connection_get_bufferevent(conn));
-	evhttp_connection_set_timeout_tv(conn, &up->timeout);
-	evhttp_connection_set_max_body_size(conn, RESPONSE_MAX_BODY);
-	evhttp_connection_set_max_headers_size(conn, RESPONSE_MAX_HEADERS);
-	evhttp_connection_set_retries(conn, 0);
-	return conn;
-}
-
-static const char *
-request_error_name(int error)
-{
-	switch (error - 1) {
-	case EVREQ_HTTP_TIMEOUT:	return "timed out";
-	case EVREQ_HTTP_EOF:		return "connection closed by the remote";
-	case EVREQ_HTTP_INVALID_HEADER:	return "invalid response from the remote";
-	case EVREQ_HTTP_BUFFER_ERROR:	return "connection error";
-	case EVREQ_HTTP_REQUEST_CANCEL:	return "cancelled";
-	case EVREQ_HTTP_DATA_TOO_LONG:	return "response too large";
-	}
-	/* libevent reports a failed connect by calling back with no error type. */
-	return "cannot connect";
-}
-
-/* Why an upload started at `started` got no HTTP answer, without secrets. */
-static void
-describe_failure(struct slot *s, int64_t started, int saved_errno, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "failed to make request to %s%s: ", s->up->cfg->remote.display,
-	    proxy_via(s->up->proxy));
-
-	if (n < 0 || (size_t)n >= size)
-		return;
-	buf += n;
-	size -= (size_t)n;
-	if (proxy_failed_since(s->up->proxy, started, buf, size))
-		return;
-	if (s->up->tls != NULL && s->conn != NULL) {
-		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
-		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-		unsigned long err = bev ? bufferevent_get_openssl_error(bev) : 0;
-
-		if (err != 0 || (ssl != NULL && SSL_get_verify_result(ssl) != X509_V_OK)) {
-			tls_describe_error(ssl, err, buf, size);
-			return;
-		}
-	}
-	/* After a failed connect libevent has reset the socket: ENOTCONN says nothing. */
-	if (saved_errno != 0 && saved_errno != ENOTCONN &&
-	    (s->error == 0 || s->error - 1 == EVREQ_HTTP_BUFFER_ERROR))
-		snprintf(buf, size, "%s: %s", request_error_name(s->error), strerror(saved_errno));
-	else
-		snprintf(buf, size, "%s", request_error_name(s->error));
-}
-
 /*
  * "response not ok: status code: '500'. body: '<start of the answer>'" (the
  * original's wording), with anything secret the remote echoed taken out. More
@@ -316,7 +163,7 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 		rr->fresh_retry = true;
 		delay = 0;
 	} else if ((rr->status <= 0 || retry_status_retryable(rr->status) ||
-	    proxy_refused(up->proxy, rr->status)) && rr->reached < up->cfg->retry_max_attempts) {
+	    proxy_refused(connector_proxy(up->connector), rr->status)) && rr->reached < up->cfg->retry_max_attempts) {
 		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
@@ -374,7 +221,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
 	/* A proxy that refused (407) and closed before the end of its answer: the head is the answer. */
-	if (rr->status == 0 && proxy_refused(up->proxy, s->head_status)) {
+	if (rr->status == 0 && proxy_refused(connector_proxy(up->connector), s->head_status)) {
 		rr->status = s->head_status;
 		s->stale = true;
 	}
@@ -391,7 +238,7 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		s->reused = true;
 		describe_answer(up, rr, req, why, sizeof(why));
 		/* The proxy refused it (407): the remote never saw it, as when it is down. */
-		if (proxy_refused(up->proxy, rr->status)) {
+		if (proxy_refused(connector_proxy(up->connector), rr->status)) {
 			snprintf(why, sizeof(why), "the proxy %s answered '407 Proxy Authentication Required' "
 			    "(check the credentials in %s)", up->cfg->proxy.display, up->cfg->proxy.var);
 			if (up->cfg->retry_max_attempts > 1)
@@ -410,12 +257,12 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 		 * (bounded by its age and the budget, where fresh profiles push old
 		 * ones out).
 		 */
-		if ((s->error == 0 || proxy_failed_since(up->proxy, rr->attempt_started, NULL, 0)) &&
+		if ((s->error == 0 || proxy_failed_since(connector_proxy(up->connector), rr->attempt_started, NULL, 0)) &&
 		    up->cfg->retry_max_attempts > 1)
 			rr->reached--;
-		if (up->resolver != NULL)
-			resolver_forget(up->resolver);	/* the address may have moved: look it up again */
-		describe_failure(s, rr->attempt_started, saved_errno, why, sizeof(why));
+		connector_forget(up->connector);	/* the address may have moved: look it up again */
+		connector_describe_failure(up->connector, s->conn, s->error, rr->attempt_started, saved_errno,
+		    why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
 			log_drop(up, RELAY_DROPPED_FAILED, rr, "Failed to relay request: %s; dropping the profile", why);
@@ -455,7 +302,7 @@ on_response_head(struct evhttp_request *req, void *arg)
 		 * reads on. A socket reports that by itself; a TLS connection writes
 		 * nothing, so it is told (deferred: once evhttp waits for it).
 		 */
-		if (s->up->tls != NULL)
+		if (connector_is_tls(s->up->connector))
 			bufferevent_trigger(evhttp_connection_get_bufferevent(s->conn), EV_WRITE,
 			    BEV_TRIG_DEFER_CALLBACKS);
 	}
@@ -506,7 +353,7 @@ add_request_headers(struct upstream *up, struct relay_req *rr, struct evhttp_req
 		if (evhttp_add_header(out, h->key, h->value) < 0)
 			return -EINVAL;
 	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0 ||
-	    proxy_add_headers(up->proxy, out) < 0)
+	    proxy_add_headers(connector_proxy(up->connector), out) < 0)
 		return -EINVAL;
 	if (rr->body_len > 0 || rr->method == EVHTTP_REQ_POST || rr->method == EVHTTP_REQ_PUT ||
 	    rr->method == EVHTTP_REQ_PATCH) {
@@ -526,11 +373,11 @@ upstream_uri(struct upstream *up, const struct relay_req *rr)
 	if (path == NULL)
 		return NULL;
 	if (rr->query == NULL)
-		return proxy_request_target(up->proxy, path);
+		return proxy_request_target(connector_proxy(up->connector), path);
 	if (asprintf(&uri, "%s?%s", path, rr->query) < 0)
 		uri = NULL;
 	free(path);
-	return proxy_request_target(up->proxy, uri);
+	return proxy_request_target(connector_proxy(up->connector), uri);
 }
 
 /* Start uploading rr on slot s; on failure rr is finished here. */
@@ -554,7 +401,7 @@ start(struct slot *s, struct relay_req *rr)
 		s->stale = false;
 		s->reused = false;
 		s->nodelay = false;
-		s->conn = connect_new(up);
+		s->conn = connector_open(up->connector);
 		if (s->conn == NULL)
 			goto fail;
 		s->idle_since = relay_now_ns();
@@ -578,7 +425,7 @@ start(struct slot *s, struct relay_req *rr)
 	evtimer_add(s->timer, &up->timeout);
 	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s%s%s%s",
 	    uri[0] != '/' ? "" : up->cfg->remote.https ? "https://" : "http://",
-	    uri[0] != '/' ? "" : up->cfg->remote.authority, uri, proxy_via(up->proxy));
+	    uri[0] != '/' ? "" : up->cfg->remote.authority, uri, proxy_via(connector_proxy(up->connector)));
 	if (evhttp_make_request(s->conn, req, rr->method, uri) != 0 && s->rr == rr) {
 		/*
 		 * The connection could not even start. libevent 2.1 freed req, except
@@ -789,21 +636,14 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct l
 	up->slots = calloc((size_t)up->nslots, sizeof(*up->slots));
 	up->kick = event_new(base, -1, 0, dispatch, up);
 	up->retry_timer = evtimer_new(base, dispatch, up);
-	up->start = event_new(base, -1, 0, on_start, up);
-	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->start == NULL)
+	up->connector = connector_new(base, cfg, &up->timeout);
+	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->connector == NULL)
 		goto fail;
-	event_active(up->start, 0, 0);
 	srandom((unsigned)relay_now_ns() ^ (unsigned)getpid());
 	for (int i = 0; i < up->nslots; i++) {
 		up->slots[i].up = up;
 		up->slots[i].timer = evtimer_new(base, on_timeout, &up->slots[i]);
 		if (up->slots[i].timer == NULL)
-			goto fail;
-	}
-	if (cfg->unsendable == NULL && cfg->remote.https) {
-		/* The TLS context and the CA store come with the first connection: none at startup. */
-		up->tls = tls_client_new();
-		if (up->tls == NULL)
 			goto fail;
 	}
 	return up;
@@ -839,19 +679,11 @@ upstream_free(struct upstream *up)
 		finish(up, rr, RELAY_DROPPED_SHUTDOWN);
 	}
 	update_gauges(up);
-	proxy_free(up->proxy);
 	free(up->slots);
 	if (up->kick != NULL)
 		event_free(up->kick);
 	if (up->retry_timer != NULL)
 		event_free(up->retry_timer);
-	if (up->start != NULL)
-		event_free(up->start);
-	resolver_free(up->resolver);
-	if (up->dns != NULL) {
-		event_base_loop(up->base, EVLOOP_NONBLOCK);	/* a cancelled lookup's callback frees it */
-		evdns_base_free(up->dns, 0);
-	}
-	tls_client_free(up->tls);
+	connector_free(up->connector);
 	free(up);
 }
