@@ -12,7 +12,6 @@
 #include "flameql.h"
 #include "log.h"
 #include "modules.h"
-#include "query.h"
 
 #define NLABELS		3
 #define INGEST_SUFFIX	"/ingest"
@@ -87,6 +86,14 @@ is_ingest(const char *path)
 	return len >= n && memcmp(path + len - n, INGEST_SUFFIX, n) == 0;
 }
 
+static int
+add_labels(const char *name, void *arg, char **ret)
+{
+	const struct labels_state *st = arg;
+
+	return flameql_add_labels(name, FLAMEQL_LABELSET, st->labels, st->n, ret);
+}
+
 /*
  * As mod_session: only the value of the first `name` parameter is replaced,
  * every other query byte stays. The name is read with current Pyroscope's
@@ -97,37 +104,11 @@ static enum relay_rc
 labels_on_request(struct relay_req *rr, void *state)
 {
 	struct labels_state *st = state;
-	char *name = NULL, *labelled = NULL, *escaped = NULL, *query = NULL;
-	enum relay_rc rc = RELAY_ERROR;
-	size_t off, len;
-	int r;
 
-	if (st == NULL || st->n == 0 || !is_ingest(rr->path) || rr->query == NULL ||
-	    !query_find(rr->query, "name", &off, &len))
+	if (st == NULL || st->n == 0 || !is_ingest(rr->path))
 		return RELAY_NEXT;
-	name = query_unescape(rr->query + off, len);
-	if (name == NULL)
-		return RELAY_NEXT;	/* not decodable: the server will judge it; leave it as sent */
-	r = flameql_add_labels(name, FLAMEQL_LABELSET, st->labels, st->n, &labelled);
-	if (r == 0) {
-		rc = RELAY_NEXT;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	escaped = query_escape(labelled);
-	if (escaped == NULL)
-		goto out;
-	query = query_splice(rr->query, off, len, escaped);
-	if (query == NULL)
-		goto out;
-	relay_req_set_query(rr, query);
-	rc = RELAY_NEXT;
-out:
-	free(name);
-	free(labelled);
-	free(escaped);
-	return rc;
+	return relay_req_edit_query_value(rr, "name", add_labels, st) < 0 ?
+	    RELAY_ERROR : RELAY_NEXT;
 }
 
 static void

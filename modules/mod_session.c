@@ -12,7 +12,6 @@
 
 #include "flameql.h"
 #include "modules.h"
-#include "query.h"
 
 #define SESSION_ID_LEN 16
 
@@ -41,6 +40,14 @@ session_init(const struct relay_settings *cfg, void **ret_state, char **reterr)
 	return 0;
 }
 
+static int
+inject_session(const char *name, void *arg, char **ret)
+{
+	const struct session_state *st = arg;
+
+	return flameql_inject_session(name, st->id, ret);
+}
+
 /*
  * The original re-encoded the whole query when it added the label; here only
  * the value of the first `name` parameter is replaced.
@@ -48,37 +55,8 @@ session_init(const struct relay_settings *cfg, void **ret_state, char **reterr)
 static enum relay_rc
 session_on_request(struct relay_req *rr, void *state)
 {
-	struct session_state *st = state;
-	char *name = NULL, *injected = NULL, *escaped = NULL, *query = NULL;
-	enum relay_rc rc = RELAY_ERROR;
-	size_t off, len;
-	int r;
-
-	if (rr->query == NULL || !query_find(rr->query, "name", &off, &len))
-		return RELAY_NEXT;
-	name = query_unescape(rr->query + off, len);
-	if (name == NULL)
-		return RELAY_NEXT;	/* not decodable: the server will judge it; leave it as sent */
-	r = flameql_inject_session(name, st->id, &injected);
-	if (r == 0) {
-		rc = RELAY_NEXT;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	escaped = query_escape(injected);
-	if (escaped == NULL)
-		goto out;
-	query = query_splice(rr->query, off, len, escaped);
-	if (query == NULL)
-		goto out;
-	relay_req_set_query(rr, query);
-	rc = RELAY_NEXT;
-out:
-	free(name);
-	free(injected);
-	free(escaped);
-	return rc;
+	return relay_req_edit_query_value(rr, "name", inject_session, state) < 0 ?
+	    RELAY_ERROR : RELAY_NEXT;
 }
 
 static void

@@ -63,11 +63,16 @@ admission_of(struct evconnlistener *lev)
 	return NULL;
 }
 
+/*
+ * Each worker may hold a connection to the remote and one being replaced;
+ * through a CONNECT tunnel each of those also takes the tunnel's two sockets.
+ */
 static uint64_t
-auto_max_connections(int workers)
+auto_max_connections(const struct relay_settings *cfg)
 {
 	struct rlimit rl;
-	uint64_t reserve = FD_RESERVE + 2 * (uint64_t)workers, n = AUTO_MAX_CONNECTIONS;
+	uint64_t per_worker = cfg->proxy.host != NULL && cfg->remote.https ? 6 : 2;
+	uint64_t reserve = FD_RESERVE + per_worker * (uint64_t)cfg->num_workers, n = AUTO_MAX_CONNECTIONS;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		n = rl.rlim_cur > reserve + MIN_CONNECTIONS ? rl.rlim_cur - reserve : MIN_CONNECTIONS;
@@ -156,7 +161,7 @@ admission_new(struct event_base *base, const struct relay_settings *cfg)
 		return NULL;
 	}
 	a->max_connections = cfg->max_connections > 0 ? cfg->max_connections :
-	    auto_max_connections(cfg->num_workers);
+	    auto_max_connections(cfg);
 	/* One largest request must always fit, or it would wait forever. */
 	a->receive_max = cfg->receive_max_bytes > largest ? cfg->receive_max_bytes : largest;
 	TAILQ_INIT(&a->waiters);

@@ -6,15 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -23,7 +24,7 @@
 /* A bundle larger than this is not a CA bundle: it is not read. */
 #define BUNDLE_MAX	(64L * 1024 * 1024)
 /* Base64 characters decoded at a time while looking for a certificate's subject. */
-#define DECODE_STEP	512
+#define DECODE_STEP	128
 
 /* OpenSSL 3 passes the names as const; 1.1.1 does not. */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -157,6 +158,68 @@ der_subject(const unsigned char *der, size_t n, size_t *off, size_t *len)
 	return -1;
 }
 
+#define B64_SKIP	64	/* a line break or a blank */
+#define B64_END		65	/* '=': padding, the end of the data */
+#define B64_BAD		66
+
+/* Base64 being decoded: each character's value, and the bits not yet making a byte. */
+struct b64 {
+	unsigned char	 value[256];
+	uint32_t	 acc;
+	int		 bits;
+	bool		 done;		/* padding seen: the rest is not data */
+};
+
+static void
+b64_init(struct b64 *st)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	memset(st->value, B64_BAD, sizeof(st->value));
+	for (int i = 0; i < 64; i++)
+		st->value[(unsigned char)digits[i]] = (unsigned char)i;
+	st->value['\n'] = st->value['\r'] = st->value[' '] = st->value['\t'] = B64_SKIP;
+	st->value['='] = B64_END;
+}
+
+/* Start a new body. */
+static void
+b64_reset(struct b64 *st)
+{
+	st->acc = 0;
+	st->bits = 0;
+	st->done = false;
+}
+
+/*
+ * Decode in[0..n) (line breaks and blanks skipped, decoding ends at '=')
+ * into out, which holds n * 3 / 4 + 1 bytes. The bytes written, or -1 on a
+ * character that is not base64.
+ */
+static ssize_t
+b64_decode(struct b64 *st, const char *in, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && !st->done; i++) {
+		unsigned v = st->value[(unsigned char)in[i]];
+
+		if (v >= B64_SKIP) {
+			if (v == B64_BAD)
+				return -1;
+			st->done = v == B64_END;
+			continue;
+		}
+		st->acc = st->acc << 6 | (uint32_t)v;
+		st->bits += 6;
+		if (st->bits >= 8) {
+			st->bits -= 8;
+			out[o++] = (unsigned char)(st->acc >> st->bits);
+		}
+	}
+	return (ssize_t)o;
+}
+
 /*
  * The hash of the subject of the certificate whose base64 body is [b64, b64 + n),
  * decoding no more of it than needed (the subject comes within the first few
@@ -164,27 +227,21 @@ der_subject(const unsigned char *der, size_t n, size_t *off, size_t *len)
  * body does not decode to a certificate.
  */
 static int
-subject_hash(EVP_ENCODE_CTX *ectx, unsigned char *der, const char *b64, size_t n, uint64_t *hash)
+subject_hash(struct b64 *st, unsigned char *der, const char *b64, size_t n, uint64_t *hash)
 {
 	size_t used = 0, got = 0, off, len;
-	int outl, r = 0;
+	int r = 0;
 
-	EVP_DecodeInit(ectx);
-	while (used < n) {
+	b64_reset(st);
+	while (used < n && r == 0) {
 		size_t step = n - used < DECODE_STEP ? n - used : DECODE_STEP;
+		ssize_t outl = b64_decode(st, b64 + used, step, der + got);
 
-		if (EVP_DecodeUpdate(ectx, der + got, &outl, (const unsigned char *)b64 + used,
-		    (int)step) < 0)
+		if (outl < 0)
 			return -1;
 		used += step;
 		got += (size_t)outl;
-		if (used == n) {
-			if (EVP_DecodeFinal(ectx, der + got, &outl) != 1)
-				return -1;
-			got += (size_t)outl;
-		}
-		if ((r = der_subject(der, got, &off, &len)) != 0)
-			break;
+		r = der_subject(der, got, &off, &len);
 	}
 	if (r != 1)
 		return -1;
@@ -213,14 +270,13 @@ static int
 index_bytes(struct cafile *f, const char *buf, size_t size)
 {
 	const char *end = buf + size, *p = buf, *label, *lend, *body, *stop, *bend;
-	EVP_ENCODE_CTX *ectx = EVP_ENCODE_CTX_new();
 	unsigned char *der = NULL;
+	struct b64 st;
 	size_t dercap = 0, cap = 0;
 	char marker[64];
 	int rc = 0;
 
-	if (ectx == NULL)
-		return -ENOMEM;
+	b64_init(&st);
 	while ((p = find_marker(buf, p, end, "-----BEGIN ")) != NULL) {
 		const char *const *l;
 		uint64_t hash;
@@ -255,14 +311,12 @@ index_bytes(struct cafile *f, const char *buf, size_t size)
 			dercap = (size_t)(stop - body) + 3;
 		}
 		/* A block that does not decode is skipped, as OpenSSL would refuse it. */
-		if (subject_hash(ectx, der, body, (size_t)(stop - body), &hash) == 0 &&
+		if (subject_hash(&st, der, body, (size_t)(stop - body), &hash) == 0 &&
 		    (rc = add_entry(f, &cap, hash, (size_t)(p - buf), (size_t)(bend - p))) != 0)
 			break;
 		p = bend;
 	}
-	EVP_ENCODE_CTX_free(ectx);
 	free(der);
-	ERR_clear_error();
 	return rc;
 }
 

@@ -8,7 +8,7 @@
  * - evhttp reads from a socket bufferevent we create (evhttp_set_bevcb); a
  *   callback on its input buffer (the tap) sees every byte as it is read,
  *   before evhttp's read callback parses it;
- * - the tap follows the framing (h1parse.c): a head is checked whole when
+ * - the tap follows the framing (h1frame.c): a head is checked whole when
  *   its last byte arrives, a body is followed to its exact end. A request
  *   that breaks a rule never reaches evhttp whole: the tap empties the
  *   input, answers the client itself and frees the connection, from a
@@ -36,7 +36,7 @@
 
 #include "admission.h"
 #include "clientconn.h"
-#include "h1parse.h"
+#include "h1frame.h"
 #include "ratelog.h"
 #include "request.h"
 #include "settings.h"
@@ -45,7 +45,6 @@
 #define LIBEVENT_READ	4096		/* what one libevent read takes at most */
 #define READ_MAX	(1 << 20)	/* one whole read of a body at most */
 #define CHUNK_READ	(64 << 10)	/* one read while a chunked body streams */
-#define LINE_MAX_LEN	64		/* a chunk-size line */
 #define RATE_WINDOW_NS	(10LL * 1000 * 1000 * 1000)
 #define LATE_NS		(1000LL * 1000 * 1000)	/* a timer this late ran after a freeze */
 #define CLOSE_AFTER_NS	(5LL * 1000 * 1000 * 1000)	/* a refused client that does not read */
@@ -62,16 +61,6 @@ struct clients {
 	struct ratelog		 refused_log;
 };
 
-enum cstate {
-	C_HEAD,		/* a request head */
-	C_LENGTH,	/* a Content-Length body */
-	C_CHUNK_SIZE,	/* a chunk-size line */
-	C_CHUNK_DATA,	/* chunk data */
-	C_CHUNK_END,	/* the CRLF after chunk data */
-	C_TRAILER,	/* trailer lines after the last chunk, up to the empty line */
-	C_REFUSED	/* answered here; nothing more is looked at */
-};
-
 enum ctimer { T_NONE, T_ATTACH, T_HEAD, T_RATE, T_ANSWER, T_CLOSE };
 
 struct conn {
@@ -82,26 +71,18 @@ struct conn {
 	struct evbuffer_cb_entry	*tap;		/* on bev's input */
 	struct admission_waiter		 waiter;
 	int				 fd;
-	enum cstate			 state;
+	struct h1frame			 frame;
 	enum ctimer			 timer_kind;
 	int64_t				 timer_due;	/* CLOCK_MONOTONIC ns */
 	int64_t				 close_by;	/* a refused connection is freed by then */
-	char				*head;		/* owned: the head being received */
-	size_t				 head_len;
-	size_t				 head_cap;
-	char				 line[LINE_MAX_LEN + 2];	/* a chunk-size line, or the CRLF after data */
-	size_t				 line_len;
-	size_t				 trailer;	/* trailer bytes so far */
-	uint64_t			 left;		/* body or chunk bytes to come */
-	uint64_t			 body;		/* body bytes of this request so far */
 	uint64_t			 reserved;	/* room reserved for this request's body */
-	uint64_t			 msg;		/* bytes of this request so far */
 	uint64_t			 window_bytes;	/* body bytes in the rate window */
 	int64_t				 window_start;
 	size_t				 fields[PIPELINE_MAX];	/* head fields of framed requests, oldest first */
 	int				 nfields;
 	int				 status;	/* the refusal */
 	const char			*reason;
+	bool				 refused;	/* answered here; nothing more is looked at */
 	bool				 in_tap;
 	bool				 paused;	/* waiting for room: not reading */
 };
@@ -149,9 +130,9 @@ unreserve(struct conn *c)
 static void
 refuse(struct conn *c, int status, const char *reason)
 {
-	if (c->state == C_REFUSED)
+	if (c->refused)
 		return;
-	c->state = C_REFUSED;
+	c->refused = true;
 	c->status = status;
 	c->reason = reason;
 	unreserve(c);
@@ -163,10 +144,6 @@ static void
 message_done(struct conn *c)
 {
 	unreserve(c);
-	c->msg = 0;
-	c->body = 0;
-	c->head_len = 0;
-	c->state = C_HEAD;
 	disarm(c);
 }
 
@@ -192,218 +169,49 @@ body_starts(struct conn *c, size_t head_len, uint64_t body)
 	}
 }
 
-/* The head is whole in c->head[0..len): check it, and follow its body. */
+/* A head is whole and valid: remember its fields for evhttp's turn, and follow its body. */
 static void
-head_done(struct conn *c, size_t len)
+head_done(struct conn *c)
 {
-	struct h1_head h;
-	const char *reason;
-	int status = h1_parse_head(c->head, len, &h, &reason);
+	const struct h1frame *f = &c->frame;
 
-	if (status != 0) {
-		refuse(c, status, reason);
-		return;
-	}
-	if (h.has_length && h.length > c->cl->max_body) {
-		refuse(c, 413, "body larger than PYROSCOPE_MAX_BODY_SIZE");
-		return;
-	}
 	if (c->nfields == PIPELINE_MAX) {
 		refuse(c, 400, "too many requests sent ahead of their answers");
 		return;
 	}
-	c->fields[c->nfields++] = h.nfields;
-	if (h.chunked) {
-		c->state = C_CHUNK_SIZE;
-		c->line_len = 0;
-		body_starts(c, len, c->cl->max_body);
-	} else if (h.length > 0) {
-		c->state = C_LENGTH;
-		c->left = h.length;
-		body_starts(c, len, h.length);
-	} else {
-		message_done(c);
-	}
+	c->fields[c->nfields++] = f->head.nfields;
+	if (f->phase != H1F_HEAD)
+		body_starts(c, f->head_size, f->head.chunked ? f->max_body : f->head.length);
 }
 
-/* Append to c->head (the head, or a trailer line, being received). -ENOMEM after refusing. */
-static int
-append(struct conn *c, const char *p, size_t n)
-{
-	if (c->head_len + n > c->head_cap) {
-		size_t cap = c->head_cap ? c->head_cap : 1024;
-		char *grown;
-
-		while (cap < c->head_len + n)
-			cap *= 2;
-		if ((grown = realloc(c->head, cap)) == NULL) {
-			refuse(c, 500, "out of memory");
-			return -ENOMEM;
-		}
-		c->head = grown;
-		c->head_cap = cap;
-	}
-	memcpy(c->head + c->head_len, p, n);
-	c->head_len += n;
-	return 0;
-}
-
-/* Head bytes: kept until the empty line that ends the head. Returns the bytes of p used. */
-static size_t
-feed_head(struct conn *c, const char *p, size_t n)
-{
-	size_t before = c->head_len, from = before > 3 ? before - 3 : 0, take = n, len;
-	const char *end;
-
-	if (before == 0 && c->timer_kind != T_HEAD)
-		arm(c, T_HEAD, c->cl->head_timeout_ns);
-	if (before + take > c->cl->max_head)
-		take = c->cl->max_head - before;
-	if (append(c, p, take) < 0)
-		return n;
-	end = memmem(c->head + from, c->head_len - from, "\r\n\r\n", 4);
-	if (end == NULL) {
-		if (c->head_len >= c->cl->max_head)
-			refuse(c, 400, "request head larger than PYROSCOPE_MAX_HEADER_SIZE");
-		return take;
-	}
-	len = (size_t)(end + 4 - c->head);
-	head_done(c, len);
-	c->head_len = 0;
-	return len - before;	/* the rest belongs to the body or the next request */
-}
-
-/* Bytes up to and with CRLF into c->line; true once the line is whole (without its CRLF in line_len). */
 static bool
-feed_line(struct conn *c, const char *p, size_t n, size_t max, size_t *used)
+in_body_data(const struct conn *c)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c->line_len == max + 2) {
-			*used = i;
-			return false;
-		}
-		c->line[c->line_len++] = p[i];
-		if (c->line_len >= 2 && c->line[c->line_len - 2] == '\r' && c->line[c->line_len - 1] == '\n') {
-			*used = i + 1;
-			c->line_len -= 2;
-			return true;
-		}
-	}
-	*used = n;
-	return false;
-}
-
-static size_t
-feed_chunk_size(struct conn *c, const char *p, size_t n)
-{
-	size_t used;
-	uint64_t size;
-
-	if (!feed_line(c, p, n, LINE_MAX_LEN, &used)) {
-		if (c->line_len > LINE_MAX_LEN)
-			refuse(c, 400, "malformed chunk size");
-		return used;
-	}
-	if (h1_parse_chunk_size(c->line, c->line_len, &size) < 0) {
-		refuse(c, 400, "malformed chunk size");
-		return used;
-	}
-	if (size > c->cl->max_body - c->body) {
-		refuse(c, 413, "body larger than PYROSCOPE_MAX_BODY_SIZE");
-		return used;
-	}
-	c->body += size;
-	c->left = size;
-	c->line_len = 0;
-	c->trailer = 0;
-	c->head_len = 0;
-	c->state = size > 0 ? C_CHUNK_DATA : C_TRAILER;
-	return used;
-}
-
-static size_t
-feed_chunk_end(struct conn *c, const char *p, size_t n)
-{
-	size_t used = 0;
-
-	while (used < n && c->line_len < 2)
-		c->line[c->line_len++] = p[used++];
-	if (c->line_len < 2)
-		return used;
-	if (c->line[0] != '\r' || c->line[1] != '\n') {
-		refuse(c, 400, "chunk data not followed by CRLF");
-		return used;
-	}
-	c->line_len = 0;
-	c->state = C_CHUNK_SIZE;
-	return used;
-}
-
-/* Trailer lines: each must be a valid field; they are not forwarded (see clients_head_fields). */
-static size_t
-feed_trailer(struct conn *c, const char *p, size_t n)
-{
-	const char *nl = memchr(p, '\n', n);
-	size_t take = nl != NULL ? (size_t)(nl - p) + 1 : n;
-
-	if (c->trailer + take > c->cl->max_head) {
-		refuse(c, 400, "trailer larger than PYROSCOPE_MAX_HEADER_SIZE");
-		return n;
-	}
-	if (append(c, p, take) < 0)
-		return n;
-	c->trailer += take;
-	if (nl == NULL)
-		return take;
-	if (c->head_len < 2 || c->head[c->head_len - 2] != '\r')
-		refuse(c, 400, "a bare LF in the trailer");
-	else if (c->head_len == 2)
-		message_done(c);
-	else if (!h1_field_line_valid(c->head, c->head_len - 2))
-		refuse(c, 400, "a malformed trailer field");
-	c->head_len = 0;
-	return take;
-}
-
-static size_t
-feed_body(struct conn *c, size_t n)
-{
-	if (n > c->left)
-		n = (size_t)c->left;
-	c->left -= n;
-	c->window_bytes += n;
-	if (c->state == C_LENGTH) {
-		c->body += n;
-		if (c->left == 0)
-			message_done(c);
-	} else if (c->left == 0) {
-		c->state = C_CHUNK_END;
-		c->line_len = 0;
-	}
-	return n;
+	return c->frame.phase == H1F_LENGTH || c->frame.phase == H1F_CHUNK_DATA;
 }
 
 /* Follow the framing over n new bytes. */
 static void
 feed(struct conn *c, const char *p, size_t n)
 {
-	while (n > 0 && c->state != C_REFUSED) {
-		size_t used = 0;
+	while (n > 0 && !c->refused) {
+		uint64_t body_before = c->frame.body_total;
+		unsigned ev;
+		size_t used;
 
-		switch (c->state) {
-		case C_HEAD:		used = feed_head(c, p, n); break;
-		case C_LENGTH:
-		case C_CHUNK_DATA:	used = feed_body(c, n); break;
-		case C_CHUNK_SIZE:	used = feed_chunk_size(c, p, n); break;
-		case C_CHUNK_END:	used = feed_chunk_end(c, p, n); break;
-		case C_TRAILER:		used = feed_trailer(c, p, n); break;
-		case C_REFUSED:		used = n; break;
-		}
-		c->msg += used;
+		/* The head's time starts with its first byte. */
+		if (c->frame.phase == H1F_HEAD && c->frame.len == 0 && c->timer_kind != T_HEAD)
+			arm(c, T_HEAD, c->cl->head_timeout_ns);
+		used = h1frame_feed(&c->frame, p, n, &ev);
+		c->window_bytes += c->frame.body_total - body_before;
 		p += used;
 		n -= used;
+		if (ev & H1F_REFUSE)
+			refuse(c, c->frame.status, c->frame.reason);
+		if (ev & H1F_HEAD_DONE)
+			head_done(c);
+		if ((ev & H1F_MSG_DONE) && !c->refused)
+			message_done(c);
 	}
 }
 
@@ -418,7 +226,7 @@ feed_tail(struct conn *c, struct evbuffer *buf, size_t n)
 
 	if (evbuffer_ptr_set(buf, &ptr, len - n, EVBUFFER_PTR_SET) < 0)
 		return;
-	while (n > 0 && c->state != C_REFUSED && (got = evbuffer_peek(buf, (ev_ssize_t)n, &ptr, v, 8)) > 0) {
+	while (n > 0 && !c->refused && (got = evbuffer_peek(buf, (ev_ssize_t)n, &ptr, v, 8)) > 0) {
 		for (int i = 0; i < got && i < 8 && n > 0; i++) {
 			size_t k = v[i].iov_len < n ? v[i].iov_len : n;
 
@@ -440,7 +248,7 @@ read_whole(struct conn *c, struct evbuffer *buf)
 {
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
-	uint64_t want = c->state == C_LENGTH ? c->left : CHUNK_READ;
+	uint64_t want = c->frame.phase == H1F_LENGTH ? c->frame.left : CHUNK_READ;
 	int n;
 	ssize_t r;
 
@@ -491,11 +299,11 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		return;
 	c->in_tap = true;
 	feed_tail(c, buf, n);
-	while (n == LIBEVENT_READ && !c->paused && (c->state == C_LENGTH || c->state == C_CHUNK_DATA)) {
+	while (n == LIBEVENT_READ && !c->paused && !c->refused && in_body_data(c)) {
 		n = read_whole(c, buf);
 		feed_tail(c, buf, n);
 	}
-	if (c->state == C_REFUSED)
+	if (c->refused)
 		evbuffer_drain(buf, evbuffer_get_length(buf));	/* evhttp never sees the rest */
 	c->in_tap = false;
 }
@@ -566,7 +374,7 @@ attach(struct conn *c)
 	if (c->fd >= 0 && (size_t)c->fd < c->cl->nfd)
 		c->cl->by_fd[c->fd] = c;
 	evhttp_connection_set_closecb(c->evcon, on_close, c);
-	if (c->state != C_REFUSED && c->timer_kind == T_ATTACH)
+	if (!c->refused && c->timer_kind == T_ATTACH)
 		arm(c, T_HEAD, c->cl->head_timeout_ns);	/* a connection is opened to send a request */
 	bufferevent_decref(c->bev);	/* the close callback is ours now */
 }
@@ -641,7 +449,7 @@ conn_end(struct conn *c)
 	unreserve(c);
 	admission_closed(c->cl->adm);
 	event_free(c->timer);
-	free(c->head);
+	h1frame_clear(&c->frame);
 	free(c);
 }
 
@@ -655,6 +463,7 @@ clients_bevcb(struct event_base *base, void *arg)
 		return NULL;
 	c->cl = cl;
 	c->fd = -1;
+	h1frame_init(&c->frame, cl->max_head, cl->max_body);
 	c->waiter.granted = granted;
 	c->timer = evtimer_new(base, on_timer, c);
 	c->bev = bufferevent_socket_new(base, -1, 0);	/* evhttp closes the socket */

@@ -14,39 +14,41 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* A name and its length, so that a lookup compares only names of the right length. */
+struct name {
+	const char	*s;
+	size_t		 len;
+};
+#define NAME(lit)	{ lit, sizeof(lit) - 1 }
+
 /* Names a relay never forwards (RFC 9110 7.6.1 plus the usual proxy extras). */
-static const char *const hop_by_hop[] = {
-	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-	"Proxy-Authorization", "TE", "Trailer", "Trailers", "Transfer-Encoding",
-	"Upgrade", "Expect",
+static const struct name hop_by_hop[] = {
+	NAME("Connection"), NAME("Keep-Alive"), NAME("Proxy-Connection"), NAME("Proxy-Authenticate"),
+	NAME("Proxy-Authorization"), NAME("TE"), NAME("Trailer"), NAME("Trailers"), NAME("Transfer-Encoding"),
+	NAME("Upgrade"), NAME("Expect"),
 };
 
 /* Set by the relay itself, beyond the hop-by-hop names. */
-static const char *const relay_owned[] = {
-	"Host", "Content-Length",
+static const struct name relay_owned[] = {
+	NAME("Host"), NAME("Content-Length"),
 };
 
 /* Values never to be logged. */
-static const char *const secrets[] = {
-	"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
-	"X-Amz-Security-Token", "X-Api-Key",
+static const struct name secrets[] = {
+	NAME("Authorization"), NAME("Proxy-Authorization"), NAME("Cookie"), NAME("Set-Cookie"),
+	NAME("X-Amz-Security-Token"), NAME("X-Api-Key"),
 };
 
 static bool
-name_equal(const char *a, const char *b)
+in_list(const char *name, const struct name *list, size_t n)
 {
-	return ascii_case_equal(a, strlen(a), b);
-}
-
-static bool
-in_list(const char *name, const char *const *list, size_t n)
-{
-	size_t i;
+	size_t len;
 
 	if (name == NULL)
 		return false;
-	for (i = 0; i < n; i++)
-		if (name_equal(name, list[i]))
+	len = strlen(name);
+	for (size_t i = 0; i < n; i++)
+		if (list[i].len == len && ascii_case_equal(name, len, list[i].s))
 			return true;
 	return false;
 }

@@ -63,6 +63,10 @@ static const char usage_text[] =
 "  PYROSCOPE_RETRY_MAX_ATTEMPTS   5 (1: no retry)\n"
 "  PYROSCOPE_RETRY_MAX_AGE        5m\n"
 "  PYROSCOPE_KEEPALIVE_MAX_IDLE   30s; a connection to the remote idle longer is replaced\n"
+"  HTTPS_PROXY, https_proxy       none; the http:// proxy (http://user:pass@host:port,\n"
+"                                 port 1080 if none) to an https remote, through CONNECT\n"
+"  HTTP_PROXY, http_proxy         none; the proxy to an http remote\n"
+"  NO_PROXY, no_proxy             none; hosts, .domains, IPs, CIDRs reached directly; * all\n"
 "  PYROSCOPE_LISTEN_ADDRESS       " SETTINGS_DEFAULT_LISTEN "\n"
 "  PYROSCOPE_MAX_BODY_SIZE        8MiB\n"
 "  PYROSCOPE_MAX_HEADER_SIZE      64KiB\n"
@@ -228,8 +232,14 @@ report_settings(const struct relay_settings *cfg)
 	if (cfg->log_inert_key_set)
 		log_debug("PYROSCOPE_LOG_FUNC_FIELD_NAME and PYROSCOPE_LOG_FILE_FIELD_NAME are accepted and, as in "
 		    "the original extension, have no effect");
-	if (cfg->unsendable == NULL)
+	if (cfg->unsendable == NULL && cfg->proxy.host != NULL)
+		log_info("Relaying to %s through the proxy %s (%s) with %d workers", cfg->remote.display,
+		    cfg->proxy.display, cfg->proxy.var, cfg->num_workers);
+	else if (cfg->unsendable == NULL)
 		log_info("Relaying to %s with %d workers", cfg->remote.display, cfg->num_workers);
+	if (cfg->unsendable == NULL && cfg->proxy.no_proxy_var != NULL)
+		log_info("%s names the remote: connecting to it directly, not through the proxy in %s",
+		    cfg->proxy.no_proxy_var, cfg->proxy.var);
 }
 
 /*

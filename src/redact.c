@@ -77,6 +77,9 @@ redact(const struct relay_settings *cfg, const struct relay_req *rr, const char 
 	add_str(&nd, cfg->auth_token);
 	add_str(&nd, cfg->basic_auth_password);
 	add_str(&nd, cfg->remote.password);
+	add_str(&nd, cfg->proxy.password);
+	if (cfg->proxy.authorization != NULL)
+		add_words(&nd, cfg->proxy.authorization);
 	for (size_t k = 0; k < cfg->nheaders; k++)
 		add_str(&nd, cfg->headers[k].value);
 	TAILQ_FOREACH(h, &rr->headers, next)

@@ -12,7 +12,8 @@
 /*
  * Copy in[0..len) into out (NUL-terminated, at most size - 1 bytes), with
  * every secret the remote may have echoed replaced by REDACTED: the
- * configured token, basic-auth password, remote URL password and every
+ * configured token, basic-auth password, remote URL password, proxy
+ * credentials and every
  * PYROSCOPE_HTTP_HEADERS value; and the values of the request's own secret
  * headers (Authorization and the like, see hdr_is_secret), whole and word by
  * word. Control bytes become '.'.

@@ -11,6 +11,7 @@
 #include <event2/http.h>
 
 #include "hdr.h"
+#include "query.h"
 #include "request.h"
 
 struct relay_req *
@@ -115,6 +116,34 @@ relay_req_set_query(struct relay_req *rr, char *query)
 {
 	free(rr->query);
 	rr->query = query;
+}
+
+int
+relay_req_edit_query_value(struct relay_req *rr, const char *key, relay_value_edit *edit, void *arg)
+{
+	char *value, *edited = NULL, *escaped = NULL, *query = NULL;
+	size_t off, len;
+	int r;
+
+	if (rr->query == NULL || !query_find(rr->query, key, &off, &len))
+		return 0;
+	value = query_unescape(rr->query + off, len);
+	if (value == NULL)
+		return 0;	/* not decodable: the server will judge it; leave it as sent */
+	r = edit(value, arg, &edited);
+	if (r > 0) {
+		escaped = query_escape(edited);
+		if (escaped != NULL)
+			query = query_splice(rr->query, off, len, escaped);
+		if (query != NULL)
+			relay_req_set_query(rr, query);
+		else
+			r = -ENOMEM;
+	}
+	free(value);
+	free(edited);
+	free(escaped);
+	return r;
 }
 
 const char *

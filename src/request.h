@@ -89,6 +89,19 @@ int	relay_req_take_client_headers(struct relay_req *rr, struct evkeyvalq *in, si
 	    struct hdr_names *hop);
 /* Replace the raw query (takes ownership of `query`, which may be NULL). */
 void	relay_req_set_query(struct relay_req *rr, char *query);
+/*
+ * Rewrites a decoded query value: 1 and a malloc'd new value in *ret when it
+ * changes, 0 to leave it, a negative errno on failure.
+ */
+typedef int relay_value_edit(const char *value, void *arg, char **ret);
+/*
+ * Edit the value of the first query parameter `key`: it is decoded, given to
+ * `edit`, and a new value is escaped back in its place; every other byte of
+ * the query stays as sent. An absent or undecodable value is left alone.
+ * 1 when the query changed, 0 when not, a negative errno (edit's, or -ENOMEM).
+ */
+int	relay_req_edit_query_value(struct relay_req *rr, const char *key,
+	    relay_value_edit *edit, void *arg);
 /* The method's name ("POST"), for logs. */
 const char *relay_req_method_name(enum evhttp_cmd_type method);
 /* Milliseconds since the request was accepted. */

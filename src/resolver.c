@@ -56,7 +56,7 @@ on_resolved(int err, struct evutil_addrinfo *res, void *arg)
 			a = &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
 		if (a != NULL && inet_ntop(res->ai_family, a, r->addr, sizeof(r->addr)) != NULL) {
 			r->resolved_at = time(NULL);
-			log_debug("Resolved the remote %s to %s", r->host, r->addr);
+			log_debug("Resolved %s to %s", r->host, r->addr);
 		}
 	} else {
 		log_debug("Cannot resolve the remote %s yet (%s); uploads will resolve it themselves",

@@ -179,6 +179,7 @@ adhoc_start(struct selfprof *sp, struct ledger *ledger)
 
 	sp->adhoc_cfg = *cfg;
 	sp->adhoc_cfg.remote = cfg->adhoc_remote;
+	sp->adhoc_cfg.proxy = cfg->adhoc_proxy;
 	if (cfg->adhoc_remote.host == NULL)
 		sp->adhoc_cfg.unsendable = unusable;
 	if (cfg->adhoc_remote.user != NULL &&

@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -275,6 +277,49 @@ log_bound(struct evhttp_bound_socket *bs, const char *host)
 		log_info("Serving on %s:%d", host, port);
 }
 
+/*
+ * A listening socket for la. An IP literal is bound directly: evhttp's own
+ * path resolves it with getaddrinfo and probes the interfaces first, which
+ * a Lambda extension's start has no time for. A name goes through evhttp.
+ */
+static struct evhttp_bound_socket *
+bind_listener(struct evhttp *http, const struct listen_addr *la)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	int family = ip_literal_family(la->host, strlen(la->host)), fd, one = 1, serr;
+	socklen_t len;
+	struct evhttp_bound_socket *bs;
+
+	if (family == 0)
+		return evhttp_bind_socket_with_handle(http, la->host, (ev_uint16_t)la->port);
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)la->port);
+		inet_pton(AF_INET, la->host, &sin->sin_addr);
+		len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)la->port);
+		inet_pton(AF_INET6, la->host, &sin6->sin6_addr);
+		len = sizeof(*sin6);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0 ||
+	    (bs = evhttp_accept_socket_with_handle(http, fd)) == NULL) {
+		serr = errno;
+		close(fd);
+		errno = serr;
+		return NULL;
+	}
+	return bs;
+}
+
 struct server *
 server_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
     struct ledger *ledger, struct upstream *up, int *ret_bound)
@@ -308,7 +353,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 		const struct listen_addr *la = &cfg->listen[i];
 		struct evhttp_bound_socket *bs;
 
-		bs = evhttp_bind_socket_with_handle(srv->http, la->host, (ev_uint16_t)la->port);
+		bs = bind_listener(srv->http, la);
 		if (bs == NULL) {
 			log_error("Cannot listen on %s port %d: %s; continuing without this address",
 			    la->host, la->port, strerror(errno));

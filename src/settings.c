@@ -236,6 +236,51 @@ load_adhoc(struct loader *l)
 	}
 }
 
+/*
+ * The proxy to `remote`, into *proxy: the variable for the remote's scheme,
+ * unless NO_PROXY names the remote (then the proxy variable is not even read,
+ * as in curl). An unusable proxy URL is treated like an unusable address:
+ * going around the proxy would take another path to the network than the one
+ * configured, and may not reach the remote at all; so what goes there is
+ * counted and logged as dropped, and --check-config fails. `what` names the
+ * address's variable; the main remote's problem blocks sending, the ad-hoc
+ * address's makes that address unusable.
+ */
+static void
+load_proxy(struct loader *l, struct remote_url *remote, struct proxy_config *proxy, const char *what)
+{
+	const char *name, *no_name, *v, *list;
+	char *err = NULL, why[64];
+	int rc;
+
+	if (remote->host == NULL)
+		return;
+	if ((v = proxyenv_get(remote->https, l->getenv_fn, &name)) == NULL)
+		return;
+	list = proxyenv_no_proxy(l->getenv_fn, &no_name);
+	if (list != NULL && proxyenv_bypass(list, remote->host, remote->port)) {
+		proxy->var = name;
+		proxy->no_proxy_var = no_name;
+		return;
+	}
+	rc = proxyenv_parse(v, proxy, &err);
+	if (rc == -ENOMEM) {
+		l->oom = 1;
+	} else if (rc < 0) {
+		/* The URL may carry a password: name the problem, never the value. */
+		problem(l, "%s: unusable proxy URL (%s); what goes to %s cannot be sent and will be counted as dropped",
+		    name, err ? err : "out of memory", what);
+		if (remote == &l->s->remote) {
+			snprintf(why, sizeof(why), "%s is unusable", name);
+			block_sending(l, why);
+		} else {
+			remote_url_clear(remote);
+		}
+	}
+	proxy->var = name;
+	free(err);
+}
+
 /* A secret or header-bound value must fit in a header line. */
 static char *
 load_header_value(struct loader *l, const char *name, bool secret)
@@ -440,8 +485,10 @@ load_forwarding(struct loader *l)
 	/* Checked only: every strategy but background already flushes each invoke (see load_flush). */
 	(void)load_bool(l, "PYROSCOPE_FLUSH_ON_INVOKE");
 	s->self_profiling = load_bool(l, "PYROSCOPE_SELF_PROFILING");
-	if (s->self_profiling)
+	if (s->self_profiling) {
 		load_adhoc(l);
+		load_proxy(l, &s->adhoc_remote, &s->adhoc_proxy, "PYROSCOPE_ADHOC_SERVER_ADDRESS");
+	}
 	load_flush(l);
 }
 
@@ -626,6 +673,7 @@ settings_load(struct relay_settings *ret, const char *(*getenv_fn)(const char *n
 		l.oom = 1;
 	load_logging(&l);
 	load_remote(&l);
+	load_proxy(&l, &ret->remote, &ret->proxy, "PYROSCOPE_REMOTE_ADDRESS");
 	ret->auth_token = load_header_value(&l, "PYROSCOPE_AUTH_TOKEN", true);
 	ret->basic_auth_user = load_header_value(&l, "PYROSCOPE_BASIC_AUTH_USER", true);
 	ret->basic_auth_password = load_header_value(&l, "PYROSCOPE_BASIC_AUTH_PASSWORD", true);
@@ -657,6 +705,8 @@ settings_clear(struct relay_settings *s)
 	remote_url_clear(&s->remote);
 	free(s->adhoc_address);
 	remote_url_clear(&s->adhoc_remote);
+	proxy_config_clear(&s->adhoc_proxy);
+	proxy_config_clear(&s->proxy);
 	free(s->auth_token);
 	free(s->basic_auth_user);
 	free(s->basic_auth_password);

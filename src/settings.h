@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "proxyenv.h"
 #include "remote.h"
 
 #define SETTINGS_MAX_LISTEN	8
@@ -66,6 +67,11 @@ struct relay_settings {
 	char			*tenant_id;
 	size_t			 nheaders;
 	struct custom_header	 headers[SETTINGS_MAX_HEADERS];
+	/*
+	 * The HTTP proxy to the remote (HTTPS_PROXY or HTTP_PROXY, NO_PROXY):
+	 * proxy.host is NULL when the remote is reached directly.
+	 */
+	struct proxy_config	 proxy;
 
 	/* forwarding */
 	int64_t			 timeout_ns;		/* whole upload, > 0 */
@@ -86,6 +92,7 @@ struct relay_settings {
 	 */
 	char			*adhoc_address;		/* as configured (may hold userinfo: never log) */
 	struct remote_url	 adhoc_remote;
+	struct proxy_config	 adhoc_proxy;		/* the proxy to it, as `proxy` is to the remote */
 
 	/* listening and limits */
 	size_t			 nlisten;

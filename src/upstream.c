@@ -34,26 +34,21 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>	/* response_code: see on_response_head() */
 
+#include "connector.h"
 #include "ledger.h"
 #include "log.h"
+#include "proxy.h"
 #include "queue.h"
 #include "redact.h"
 #include "ratelog.h"
-#include "remote.h"
-#include "resolver.h"
 #include "retry.h"
 #include "tcp.h"
-#include "tls.h"
 #include "upstream.h"
 
-#define RESPONSE_MAX_BODY	(1 << 20)
-#define RESPONSE_MAX_HEADERS	(64 << 10)	/* a remote that streams headers is cut off */
 #define LOG_BODY_HEAD		256
 #define LOG_BODY_SLACK		1024	/* read past what is shown, for secrets cut at the end */
 
@@ -64,6 +59,7 @@ struct slot {
 	struct evhttp_request		*req;		/* owned by conn while in flight */
 	struct event			*timer;		/* owned: bounds the whole upload */
 	int				 error;		/* evhttp_request_error + 1, or 0 */
+	int				 head_status;	/* status of the answer's head, once read */
 	bool				 stale;		/* replace conn before the next upload */
 	bool				 reused;	/* conn has completed an upload before */
 	bool				 nodelay;	/* TCP_NODELAY is set on conn's socket */
@@ -74,9 +70,7 @@ struct upstream {
 	struct event_base		*base;		/* borrowed */
 	const struct relay_settings	*cfg;		/* borrowed */
 	struct ledger			*ledger;	/* borrowed: where every request ends */
-	struct evdns_base		*dns;		/* owned */
-	struct resolver			*resolver;	/* owned: the remote's cached address */
-	struct tls_client		*tls;		/* owned; NULL for http:// */
+	struct connector		*connector;	/* owned: new connections to the remote */
 	struct event			*kick;		/* owned: deferred dispatch */
 	struct event			*retry_timer;	/* owned: wakes dispatch for backoffs */
 	struct relay_queue		 queue;		/* owns the queued requests */
@@ -86,7 +80,6 @@ struct upstream {
 	struct timeval			 timeout;
 	struct ratelog			 drops[RELAY_OUTCOME_COUNT];
 	struct ratelog			 retry_log;
-	struct ratelog			 tls_log;
 	bool				 paused;
 	void				(*idle_cb)(void *);	/* one owner: the drain or the lifecycle */
 	void				*idle_arg;
@@ -140,91 +133,6 @@ kick(struct upstream *up)
 	event_active(up->kick, 0, 0);
 }
 
-static struct evhttp_connection *
-connect_new(struct upstream *up)
-{
-	const struct remote_url *r = &up->cfg->remote;
-	struct evhttp_connection *conn;
-
-	if (up->tls != NULL) {
-		char *err = NULL;
-		SSL *ssl = tls_client_open(up->tls, r->host, &err);
-		struct bufferevent *bev;
-
-		if (ssl == NULL) {
-			ratelog_log(&up->tls_log, LOG_ERROR, NULL, 0, "Cannot set up TLS: %s; the upload fails and is retried",
-			    err ? err : "out of memory");
-			free(err);
-			return NULL;
-		}
-		bev = bufferevent_openssl_socket_new(up->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (bev == NULL) {
-			SSL_free(ssl);
-			return NULL;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		conn = evhttp_connection_base_bufferevent_new(up->base, up->dns, bev,
-		    resolver_address(up->resolver), (unsigned short)r->port);
-		if (conn == NULL)
-			bufferevent_free(bev);
-	} else {
-		conn = evhttp_connection_base_new(up->base, up->dns, resolver_address(up->resolver),
-		    (unsigned short)r->port);
-	}
-	if (conn == NULL)
-		return NULL;
-	tcp_tune_bufferevent(evhttp_connection_get_bufferevent(conn));
-	evhttp_connection_set_timeout_tv(conn, &up->timeout);
-	evhttp_connection_set_max_body_size(conn, RESPONSE_MAX_BODY);
-	evhttp_connection_set_max_headers_size(conn, RESPONSE_MAX_HEADERS);
-	evhttp_connection_set_retries(conn, 0);
-	return conn;
-}
-
-static const char *
-request_error_name(int error)
-{
-	switch (error - 1) {
-	case EVREQ_HTTP_TIMEOUT:	return "timed out";
-	case EVREQ_HTTP_EOF:		return "connection closed by the remote";
-	case EVREQ_HTTP_INVALID_HEADER:	return "invalid response from the remote";
-	case EVREQ_HTTP_BUFFER_ERROR:	return "connection error";
-	case EVREQ_HTTP_REQUEST_CANCEL:	return "cancelled";
-	case EVREQ_HTTP_DATA_TOO_LONG:	return "response too large";
-	}
-	/* libevent reports a failed connect by calling back with no error type. */
-	return "cannot connect";
-}
-
-/* Why an upload got no HTTP answer, without secrets. */
-static void
-describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "failed to make request to %s: ", s->up->cfg->remote.display);
-
-	if (n < 0 || (size_t)n >= size)
-		return;
-	buf += n;
-	size -= (size_t)n;
-	if (s->up->tls != NULL && s->conn != NULL) {
-		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
-		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-		unsigned long err = bev ? bufferevent_get_openssl_error(bev) : 0;
-
-		if (err != 0 || (ssl != NULL && SSL_get_verify_result(ssl) != X509_V_OK)) {
-			tls_describe_error(ssl, err, buf, size);
-			return;
-		}
-	}
-	/* After a failed connect libevent has reset the socket: ENOTCONN says nothing. */
-	if (saved_errno != 0 && saved_errno != ENOTCONN &&
-	    (s->error == 0 || s->error - 1 == EVREQ_HTTP_BUFFER_ERROR))
-		snprintf(buf, size, "%s: %s", request_error_name(s->error), strerror(saved_errno));
-	else
-		snprintf(buf, size, "%s", request_error_name(s->error));
-}
-
 /*
  * "response not ok: status code: '500'. body: '<start of the answer>'" (the
  * original's wording), with anything secret the remote echoed taken out. More
@@ -233,7 +141,7 @@ describe_failure(struct slot *s, int saved_errno, char *buf, size_t size)
 static void
 describe_answer(struct upstream *up, struct relay_req *rr, struct evhttp_request *req, char *buf, size_t size)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
 	char head[LOG_BODY_HEAD + LOG_BODY_SLACK], shown[LOG_BODY_HEAD + 1];
 	ev_ssize_t n = in ? evbuffer_copyout(in, head, sizeof(head)) : 0;
 
@@ -254,8 +162,8 @@ maybe_retry(struct upstream *up, struct relay_req *rr, struct evhttp_request *re
 	if (fresh_now && !rr->fresh_retry) {
 		rr->fresh_retry = true;
 		delay = 0;
-	} else if ((rr->status <= 0 || retry_status_retryable(rr->status)) &&
-	    rr->reached < up->cfg->retry_max_attempts) {
+	} else if ((rr->status <= 0 || retry_status_retryable(rr->status) ||
+	    proxy_refused(connector_proxy(up->connector), rr->status)) && rr->reached < up->cfg->retry_max_attempts) {
 		delay = retry_after_ns(req ? evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Retry-After") : NULL, time(NULL));
 		if (delay < 0)
@@ -312,6 +220,11 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	up->busy--;
 	ledger_attempt(up->ledger, (double)(relay_now_ns() - rr->attempt_started) / 1e9);
 	rr->status = req ? evhttp_request_get_response_code(req) : 0;
+	/* A proxy that refused (407) and closed before the end of its answer: the head is the answer. */
+	if (rr->status == 0 && proxy_refused(connector_proxy(up->connector), s->head_status)) {
+		rr->status = s->head_status;
+		s->stale = true;
+	}
 	if (rr->status > 0) {
 		set_nodelay(s);
 		s->idle_since = relay_now_ns();
@@ -324,6 +237,13 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	} else if (rr->status > 0) {
 		s->reused = true;
 		describe_answer(up, rr, req, why, sizeof(why));
+		/* The proxy refused it (407): the remote never saw it, as when it is down. */
+		if (proxy_refused(connector_proxy(up->connector), rr->status)) {
+			snprintf(why, sizeof(why), "the proxy %s answered '407 Proxy Authentication Required' "
+			    "(check the credentials in %s)", up->cfg->proxy.display, up->cfg->proxy.var);
+			if (up->cfg->retry_max_attempts > 1)
+				rr->reached--;
+		}
 		if (!maybe_retry(up, rr, req, false, why)) {
 			log_drop(up, RELAY_DROPPED_REJECTED, rr, "Failed to relay request: %s; dropping the profile", why);
 			finish(up, rr, RELAY_DROPPED_REJECTED);
@@ -331,14 +251,18 @@ complete(struct slot *s, struct evhttp_request *req, int saved_errno)
 	} else {
 		s->stale = true;
 		/*
-		 * Never connected: the remote did not see it. Unless retries are off, that
-		 * does not count; the profile waits for the remote (bounded by its age and
-		 * the budget, where fresh profiles push old ones out).
+		 * Never connected (to the remote, or through the proxy: a tunnel failed
+		 * since the upload started): the remote did not see it. Unless retries
+		 * are off, that does not count; the profile waits for the remote
+		 * (bounded by its age and the budget, where fresh profiles push old
+		 * ones out).
 		 */
-		if (s->error == 0 && up->cfg->retry_max_attempts > 1)
+		if ((s->error == 0 || proxy_failed_since(connector_proxy(up->connector), rr->attempt_started, NULL, 0)) &&
+		    up->cfg->retry_max_attempts > 1)
 			rr->reached--;
-		resolver_forget(up->resolver);	/* the address may have moved: look it up again */
-		describe_failure(s, saved_errno, why, sizeof(why));
+		connector_forget(up->connector);	/* the address may have moved: look it up again */
+		connector_describe_failure(up->connector, s->conn, s->error, rr->attempt_started, saved_errno,
+		    why, sizeof(why));
 		/* A kept-alive connection that died (freeze, remote idle close): once more, fresh. */
 		if (!maybe_retry(up, rr, NULL, was_reused && !timed_out, why)) {
 			log_drop(up, RELAY_DROPPED_FAILED, rr, "Failed to relay request: %s; dropping the profile", why);
@@ -368,6 +292,8 @@ on_response_head(struct evhttp_request *req, void *arg)
 	struct slot *s = arg;
 	int code = evhttp_request_get_response_code(req);
 
+	if (code >= 200)
+		s->head_status = code;
 	if (code > 100 && code < 200 && code != 101) {
 		req->response_code = 100;
 		evhttp_clear_headers(evhttp_request_get_input_headers(req));
@@ -376,7 +302,7 @@ on_response_head(struct evhttp_request *req, void *arg)
 		 * reads on. A socket reports that by itself; a TLS connection writes
 		 * nothing, so it is told (deferred: once evhttp waits for it).
 		 */
-		if (s->up->tls != NULL)
+		if (connector_is_tls(s->up->connector))
 			bufferevent_trigger(evhttp_connection_get_bufferevent(s->conn), EV_WRITE,
 			    BEV_TRIG_DEFER_CALLBACKS);
 	}
@@ -426,7 +352,8 @@ add_request_headers(struct upstream *up, struct relay_req *rr, struct evhttp_req
 	TAILQ_FOREACH(h, &rr->headers, next)
 		if (evhttp_add_header(out, h->key, h->value) < 0)
 			return -EINVAL;
-	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0)
+	if (evhttp_add_header(out, "Host", up->cfg->remote.authority) < 0 ||
+	    proxy_add_headers(connector_proxy(up->connector), out) < 0)
 		return -EINVAL;
 	if (rr->body_len > 0 || rr->method == EVHTTP_REQ_POST || rr->method == EVHTTP_REQ_PUT ||
 	    rr->method == EVHTTP_REQ_PATCH) {
@@ -446,11 +373,11 @@ upstream_uri(struct upstream *up, const struct relay_req *rr)
 	if (path == NULL)
 		return NULL;
 	if (rr->query == NULL)
-		return path;
+		return proxy_request_target(connector_proxy(up->connector), path);
 	if (asprintf(&uri, "%s?%s", path, rr->query) < 0)
 		uri = NULL;
 	free(path);
-	return uri;
+	return proxy_request_target(connector_proxy(up->connector), uri);
 }
 
 /* Start uploading rr on slot s; on failure rr is finished here. */
@@ -474,7 +401,7 @@ start(struct slot *s, struct relay_req *rr)
 		s->stale = false;
 		s->reused = false;
 		s->nodelay = false;
-		s->conn = connect_new(up);
+		s->conn = connector_open(up->connector);
 		if (s->conn == NULL)
 			goto fail;
 		s->idle_since = relay_now_ns();
@@ -493,10 +420,12 @@ start(struct slot *s, struct relay_req *rr)
 	s->rr = rr;
 	s->req = req;
 	s->error = 0;
+	s->head_status = 0;
 	up->busy++;
 	evtimer_add(s->timer, &up->timeout);
-	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s://%s%s",
-	    up->cfg->remote.https ? "https" : "http", up->cfg->remote.authority, uri);
+	log_f(LOG_DEBUG, (&(struct log_field){ "path", rr->path }), 1, "Making request to %s%s%s%s",
+	    uri[0] != '/' ? "" : up->cfg->remote.https ? "https://" : "http://",
+	    uri[0] != '/' ? "" : up->cfg->remote.authority, uri, proxy_via(connector_proxy(up->connector)));
 	if (evhttp_make_request(s->conn, req, rr->method, uri) != 0 && s->rr == rr) {
 		/*
 		 * The connection could not even start. libevent 2.1 freed req, except
@@ -688,19 +617,6 @@ upstream_on_idle(struct upstream *up, void (*cb)(void *), void *arg)
 		kick(up);	/* report at once if already idle */
 }
 
-static struct evdns_base *
-dns_new(struct event_base *base)
-{
-	struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-
-	if (dns == NULL) {
-		log_warn("Cannot read /etc/resolv.conf; remote host names will not resolve, IP addresses still work");
-		dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	}
-	return dns;
-}
-
 struct upstream *
 upstream_new(struct event_base *base, const struct relay_settings *cfg, struct ledger *ledger,
     char **reterr)
@@ -720,25 +636,14 @@ upstream_new(struct event_base *base, const struct relay_settings *cfg, struct l
 	up->slots = calloc((size_t)up->nslots, sizeof(*up->slots));
 	up->kick = event_new(base, -1, 0, dispatch, up);
 	up->retry_timer = evtimer_new(base, dispatch, up);
-	up->dns = dns_new(base);
-	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->dns == NULL)
+	up->connector = connector_new(base, cfg, &up->timeout);
+	if (up->slots == NULL || up->kick == NULL || up->retry_timer == NULL || up->connector == NULL)
 		goto fail;
 	srandom((unsigned)relay_now_ns() ^ (unsigned)getpid());
 	for (int i = 0; i < up->nslots; i++) {
 		up->slots[i].up = up;
 		up->slots[i].timer = evtimer_new(base, on_timeout, &up->slots[i]);
 		if (up->slots[i].timer == NULL)
-			goto fail;
-	}
-	if (cfg->unsendable == NULL) {
-		up->resolver = resolver_new(up->dns, cfg->remote.host, cfg->remote.port);
-		if (up->resolver == NULL)
-			goto fail;
-	}
-	if (cfg->unsendable == NULL && cfg->remote.https) {
-		/* The TLS context and the CA store come with the first connection: none at startup. */
-		up->tls = tls_client_new();
-		if (up->tls == NULL)
 			goto fail;
 	}
 	return up;
@@ -779,11 +684,6 @@ upstream_free(struct upstream *up)
 		event_free(up->kick);
 	if (up->retry_timer != NULL)
 		event_free(up->retry_timer);
-	resolver_free(up->resolver);
-	if (up->dns != NULL) {
-		event_base_loop(up->base, EVLOOP_NONBLOCK);	/* a cancelled lookup's callback frees it */
-		evdns_base_free(up->dns, 0);
-	}
-	tls_client_free(up->tls);
+	connector_free(up->connector);
 	free(up);
 }

@@ -153,6 +153,22 @@ accounting_holds() {
 		END { if (r != d + x + q + f) { printf "# received %d != delivered %d + dropped %d + queued %d + in flight %d\n", r, d, x, q, f; exit 1 } }'
 }
 
+# lambda_ext DIR [SHELL-LINE [BIN]]: DIR/pyroscope-lambda-extension runs the relay (or BIN)
+# as the emulator's only extension: a symlink, or a script when SHELL-LINE must run first,
+# when BIN is given, or when the relay runs in valgrind (log in $T/valgrind.<pid>.log).
+lambda_ext() {
+	local f=$1/pyroscope-lambda-extension
+	mkdir -p "$1"
+	rm -f "$f"
+	if [ -z "${2:-}" ] && [ -z "${3:-}" ] && [ -z "${RELAY_VALGRIND:-}" ]; then
+		ln -s "$RELAY_BIN" "$f"
+		return
+	fi
+	printf '#!/bin/sh\n%s\nexec %s %s "$@"\n' "${2:-}" \
+		"${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T/valgrind.%p.log}" "${3:-$RELAY_BIN}" >"$f"
+	chmod +x "$f"
+}
+
 # free_port: a loopback port nothing listens on right now (a sink binds port 0 and is stopped).
 free_port() {
 	local f="$T/free.$$.$RANDOM" pid port

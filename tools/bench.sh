@@ -20,6 +20,8 @@
 #               front of the same remote for reference; (2) a remote that answers at once
 #               (bench-seq itself): when each upload reaches the remote, p50/p99, and the
 #               relay's own upstream request time (its histogram's sum/count).
+#   --count     Cost per upload, counted: system calls (strace -c) and instructions in the event
+#               loop (valgrind --tool=callgrind) over --uploads sequential uploads; repeatable.
 #   --smoke     Both, about 2 s of measuring; checks only that everything ran and that the
 #               relay delivered uploads. `tools/run.sh test` runs it.
 #
@@ -57,6 +59,7 @@ num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] || { echo "bench: $1 needs a n
 while [ $# -gt 0 ]; do
 	case $1 in
 	--latency) mode=latency ;;
+	--count) mode=count ;;
 	--smoke) smoke=1 ;;
 	--slices) num "$1" "${2-}" 1; slices=$2; shift ;;
 	--seconds) num "$1" "${2-}" 1; seconds=$2; shift ;;
@@ -567,6 +570,44 @@ latency() {
 	} | tee -a "$work/table"
 }
 
+# The relay's cost per upload, counted rather than timed: sequential uploads on a kept-alive
+# connection, the relay run once under `strace -c` (system calls) and once under valgrind's
+# callgrind (instructions in the event loop, startup excluded). Repeatable on a busy machine.
+count_run() {	# count_run NAME WRAPPER...: the relay under WRAPPER, $uploads uploads through it
+	local name=$1 remote_port i
+	shift
+	pick_port; remote_port=$port
+	pick_port; relay_port=$port
+	relay_log=$work/$name.log
+	env PYROSCOPE_DEV_MODE=true PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$remote_port" \
+	    PYROSCOPE_LISTEN_ADDRESS="127.0.0.1:$relay_port" "$@" "$RELAY_BIN" 2>"$relay_log" &
+	relay_pid=$!
+	pids="$pids $relay_pid"
+	wait_listen "$relay_port" "$relay_pid" relay "$relay_log"
+	seq_run "$name" --target "127.0.0.1:$relay_port" --remote "127.0.0.1:$remote_port"
+	# The relay is the wrapper's child: stopping it lets the wrapper write its report and end.
+	pkill -TERM -P "$relay_pid" 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do kill -0 "$relay_pid" 2>/dev/null || break; sleep 0.05; done
+	stop "$relay_pid"
+	wait "$relay_pid" 2>/dev/null || true
+}
+count() {
+	local calls instr
+	command -v strace >/dev/null && command -v callgrind_annotate >/dev/null ||
+	    die "--count needs strace and valgrind (tools/deps-debian.sh test installs both)"
+	say "Count: $uploads sequential uploads of $size bytes on one kept-alive connection, to a remote answering at once"
+	count_run strace strace -f -c -o "$work/strace.txt"
+	calls=$(awk -v n="$uploads" '$NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 2 { t += $4; printf "%s %.1f\n", $NF, $4 / n > "/dev/stderr" } END { printf "%.1f", t / n }' \
+	    "$work/strace.txt" 2>"$work/calls")
+	count_run callgrind valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out"
+	instr=$(callgrind_annotate --inclusive=yes "$work/callgrind.out" 2>/dev/null |
+	    awk -v n="$uploads" '/event_base_loop/ && !done { gsub(",", "", $1); printf "%.0f", $1 / n; done = 1 }')
+	{
+		printf "\n%-40s %s\n" "system calls per upload" "$calls ($(sort -k2 -rn "$work/calls" | tr '\n' ' ' | sed 's/ $//'))"
+		printf "%-40s %s\n" "instructions per upload (event loop)" "${instr:-?}"
+	} | tee -a "$work/table"
+}
+
 relay_delivered_total=0
 versions
 echo
@@ -579,6 +620,8 @@ if [ -n "$smoke" ]; then
 	say "smoke: ok (every process started, tables printed, the relay delivered $relay_delivered_total uploads)"
 elif [ "$mode" = latency ]; then
 	latency
+elif [ "$mode" = count ]; then
+	count
 else
 	throughput
 fi

@@ -2,7 +2,8 @@
 # deps-debian.sh -- install what the build, the demo and the tests need (Debian 12, as root).
 #   sh tools/deps-debian.sh [demo|packages|test|bench|fuzz]
 #     packages  also the package tools: make deb (debhelper, lintian), make rpm (rpm), man page lint (mandoc)
-#     test      the package tools too, clang with libFuzzer, and Node.js >= 20.19 for the JavaScript clients
+#     test      the package tools too, clang with libFuzzer, Node.js >= 20.19 for the JavaScript clients,
+#               and tinyproxy (the proxy tests start their own; its system service is not started)
 #     bench     nginx and wrk (tools/bench.sh)
 #     fuzz      clang with libFuzzer only
 set -eu
@@ -73,26 +74,46 @@ install_node() {
 	fi
 }
 
-# The benchmark's nginx and wrk. Installing nginx would start the system's nginx service on
-# port 80; the benchmark runs its own nginx processes, so that start is refused for the
-# duration of the install (policy-rc.d, only when the machine has none).
-install_bench() {
+# apt_install_no_start SERVICE PKG...: installs the packages with SERVICE's system service not
+# started. Installing nginx would start the system's nginx on port 80, tinyproxy the system's
+# tinyproxy on 8888; the benchmark and the tests run their own processes, so that start is
+# refused for the duration of the install (policy-rc.d, only when the machine has none).
+apt_install_no_start() {
+	service=$1; shift
 	policy=/usr/sbin/policy-rc.d
-	if [ ! -e "$policy" ] && ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok installed'; then
-		printf '#!/bin/sh\n# no service starts while the benchmark installs nginx\nexit 101\n' | $SUDO tee "$policy" >/dev/null &&
+	if [ ! -e "$policy" ] && ! dpkg-query -W -f='${Status}' "$service" 2>/dev/null | grep -q 'install ok installed'; then
+		printf '#!/bin/sh\n# no service starts while %s is installed\nexit 101\n' "$service" | $SUDO tee "$policy" >/dev/null &&
 		    $SUDO chmod 755 "$policy" || return 1
 		rc=0
-		apt_install nginx wrk || rc=$?
+		apt_install "$@" || rc=$?
 		$SUDO rm -f "$policy"
 		return $rc
 	fi
-	apt_install nginx wrk
+	apt_install "$@"
+}
+
+# The benchmark's nginx and wrk.
+install_bench() {
+	apt_install_no_start nginx nginx wrk
+}
+
+# tinyproxy for tests/integration/proxy.sh, which reports SKIP without it. The package enables
+# its service for the next boot as well: it is disabled again (the tests never use it).
+install_tinyproxy() {
+	dpkg-query -W -f='${Status}' tinyproxy 2>/dev/null | grep -q 'install ok installed' && return 0
+	if apt_install_no_start tinyproxy tinyproxy; then
+		if command -v systemctl >/dev/null 2>&1; then
+			$SUDO systemctl disable tinyproxy >/dev/null 2>&1 || true
+		fi
+	else
+		echo "could not install tinyproxy: the proxy tests will be skipped" >&2
+	fi
 }
 
 apt_install $pkgs
 case $what in
 packages) apt_install $package_pkgs ;;
-test) apt_install $package_pkgs $fuzz_pkgs; install_node ;;
+test) apt_install $package_pkgs $fuzz_pkgs; install_node; install_tinyproxy ;;
 bench) install_bench ;;
 fuzz) apt_install $fuzz_pkgs ;;
 esac

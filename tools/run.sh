@@ -88,7 +88,12 @@ test)
 		echo "distcheck failed"; status=1; failed=$((failed + 1))
 	fi
 	echo "== benchmark smoke"
-	if make -s -C "$top/build-plain" bench BENCH_ARGS=--smoke >"$top/build-plain/bench-smoke.out" 2>&1; then tail -1 "$top/build-plain/bench-smoke.out"; passed=$((passed + 1)); else tail -30 "$top/build-plain/bench-smoke.out"; echo "benchmark smoke failed"; status=1; failed=$((failed + 1)); fi
+	smoke=$top/build-plain/bench-smoke.out
+	if make -s -C "$top/build-plain" bench BENCH_ARGS=--smoke >"$smoke" 2>&1; then
+		tail -1 "$smoke"; passed=$((passed + 1))
+	else
+		tail -30 "$smoke"; echo "benchmark smoke failed"; status=1; failed=$((failed + 1))
+	fi
 	echo "$skipped skipped (each with its reason in the suites' logs)"
 	echo "$passed passed, $failed failed"
 	exit $status

@@ -34,7 +34,7 @@ parse_unique(const char *s, struct key *k)
 	k->labels = calloc(n_eq + 1, sizeof(*k->labels));
 	if (k->labels == NULL)
 		return -ENOMEM;
-	if (parse_key(s, k) < 0)
+	if (parse_key(s, &charsets[FLAMEQL_ORIGINAL], k) < 0)
 		return -EINVAL;
 	unique_labels(k);
 	return 0;

@@ -14,7 +14,7 @@
  * - deadlineMs is the number, or a string of decimal digits; anything else is 0.
  */
 
-#include "../../src/lambda_api.c"
+#include "../../modules/lambda/api_client.c"
 
 #include <stdint.h>
 

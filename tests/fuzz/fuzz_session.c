@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "fuzz.h"
+#include "query.h"
 
 static void	*session_state;
 

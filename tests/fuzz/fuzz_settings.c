@@ -65,11 +65,12 @@ check_ranges(const struct relay_settings *s)
 	FUZZ_CHECK(s->retry_max_age_ns > 0);
 	FUZZ_CHECK(s->flush_timeout_ns > 0);
 	FUZZ_CHECK(s->flush_strategy == FLUSH_END_OF_INVOKE ||
-	    s->flush_strategy == FLUSH_START_OF_INVOKE || s->flush_strategy == FLUSH_BACKGROUND);
+	    s->flush_strategy == FLUSH_START_OF_INVOKE || s->flush_strategy == FLUSH_BACKGROUND ||
+	    s->flush_strategy == FLUSH_ADAPTIVE);
 	FUZZ_CHECK(s->log_level >= LOG_PANIC && s->log_level <= LOG_TRACE);
 	FUZZ_CHECK(s->log_timestamp_format != NULL && s->log_time_key != NULL &&
 	    s->log_level_key != NULL && s->log_msg_key != NULL && s->log_error_key != NULL &&
-	    s->log_func_key != NULL && s->log_file_key != NULL && s->remote_address != NULL);
+	    s->remote_address != NULL);
 	FUZZ_CHECK(s->nlisten >= 1 && s->nlisten <= SETTINGS_MAX_LISTEN);
 	for (size_t i = 0; i < s->nlisten; i++)
 		FUZZ_CHECK(s->listen[i].host != NULL && s->listen[i].host[0] != '\0' &&

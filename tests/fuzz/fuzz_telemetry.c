@@ -15,7 +15,7 @@
  *   record's status when it is a string.
  */
 
-#include "../../src/telemetry.c"
+#include "../../modules/lambda/telemetry_listener.c"
 
 #include <stdbool.h>
 #include <stdint.h>

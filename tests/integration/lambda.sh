@@ -9,15 +9,7 @@
 EMULATOR_BIN=${EMULATOR_BIN:-$TOP_SRCDIR/pyroscope-lambda-emulator}
 FUNCTION="bash $TOP_SRCDIR/tools/lambda-sample-function.sh"
 
-mkdir -p "$T/ext"
-ln -s "$RELAY_BIN" "$T/ext/pyroscope-lambda-extension"
-if [ -n "${RELAY_VALGRIND:-}" ]; then
-	# The emulator runs what is in the folder: wrap the relay in valgrind there.
-	rm "$T/ext/pyroscope-lambda-extension"
-	printf '#!/bin/sh\nexec %s --log-file=%s/valgrind.log %s "$@"\n' "$RELAY_VALGRIND" "$T" "$RELAY_BIN" \
-		>"$T/ext/pyroscope-lambda-extension"
-	chmod +x "$T/ext/pyroscope-lambda-extension"
-fi
+lambda_ext "$T/ext"
 
 # emulate NAME [emulator options] -- [VAR=value...]: one emulator run; output in $T/NAME.*
 emulate() {
@@ -135,7 +127,7 @@ start_sink sigflush --delay-ms $((2000 * SLOW))
 emu_bg=$!
 relay_pid=""
 if wait_until 60 grep -q 'flushing 1 profiles' "$T/sigterm.err"; then
-	relay_pid=$(pgrep -f -- "$T/ext/pyroscope-lambda-extension|--log-file=$T/valgrind.log" | head -1)
+	relay_pid=$(pgrep -f -- "$T/ext/pyroscope-lambda-extension|--log-file=$T/valgrind\." | head -1)
 fi
 if [ -n "$relay_pid" ]; then
 	kill -TERM "$relay_pid"
@@ -183,11 +175,9 @@ check "logged with the cause" grep -q 'level=error msg="Lambda event/next failed
 # Started under another name than its file's, the relay registers as an internal
 # extension, which may not subscribe to SHUTDOWN: the API answers 403.
 mv "$T/ext" "$T/ext.real"
-mkdir -p "$T/ext" "$T/alias"
+mkdir -p "$T/alias"
 ln -s "$RELAY_BIN" "$T/alias/other-name"
-printf '#!/bin/sh\nexec %s %s/alias/other-name "$@"\n' \
-	"${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T/valgrind.log}" "$T" >"$T/ext/pyroscope-lambda-extension"
-chmod +x "$T/ext/pyroscope-lambda-extension"
+lambda_ext "$T/ext" "" "$T/alias/other-name"
 emulate regfail --invokes 1 --init-timeout-ms $((3000 * SLOW)) -- SAMPLE_UPLOADS=0
 check "register refused: logged with the API's answer" \
 	grep -q 'level=error msg="Cannot register with the Lambda Extensions API at 127.0.0.1:[0-9]*: register answered HTTP 403' "$T/regfail.err"

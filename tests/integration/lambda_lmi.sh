@@ -16,16 +16,6 @@ TS_LAYOUT='2006-01-02T15:04:05.000Z07:00'
 # An upload reaches the remote within this of the function's upload (valgrind is far slower).
 LAG_MAX=$((SLOW > 1 ? 3000 : 1000))
 
-# make_ext DIR [SHELL-LINE]: an extensions folder whose only extension runs the relay (in
-# valgrind when RELAY_VALGRIND is set) after SHELL-LINE.
-make_ext() {
-	mkdir -p "$1"
-	printf '#!/bin/sh\n%s\nexec %s %s "$@"\n' "${2:-}" \
-		"${RELAY_VALGRIND:+$RELAY_VALGRIND --log-file=$T/valgrind.%p.log}" "$RELAY_BIN" \
-		>"$1/pyroscope-lambda-extension"
-	chmod +x "$1/pyroscope-lambda-extension"
-}
-
 # emulate NAME EXTDIR [emulator options] -- [VAR=value...]: one Managed Instances run; output in
 # $T/NAME.*; the relay logs at trace level with millisecond time stamps.
 emulate() {
@@ -94,7 +84,7 @@ ran_ok() {
 }
 
 # --- Managed Instances: 24 invokes, 4 at once, each uploading; a remote 20 ms away --------
-make_ext "$T/ext"
+lambda_ext "$T/ext"
 start_sink up --rtt-ms 20
 emulate lmi "$T/ext" --invokes 24 --concurrency 4 -- PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" \
 	SAMPLE_WORK_MS=150 SAMPLE_UPLOADS=1
@@ -131,7 +121,7 @@ check "LMI drain: the drain ended when idle, within the SHUTDOWN window (shutdow
 check "LMI drain: not at the deadline" eval "! grep -q 'Shutdown deadline is near' '$T/drain.err'"
 
 # --- INVOKE refused without knowing why: register again for SHUTDOWN only ------------------
-make_ext "$T/ext-unaware" 'unset AWS_LAMBDA_INITIALIZATION_TYPE'
+lambda_ext "$T/ext-unaware" 'unset AWS_LAMBDA_INITIALIZATION_TYPE'
 start_sink up2 --rtt-ms 20
 emulate retry "$T/ext-unaware" --invokes 8 --concurrency 2 -- \
 	PYROSCOPE_REMOTE_ADDRESS="http://127.0.0.1:$SINK_PORT" SAMPLE_WORK_MS=30 SAMPLE_UPLOADS=1

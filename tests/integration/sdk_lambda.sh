@@ -27,14 +27,7 @@ sdk_loads || skip_all "$SKIP_REASON"
 diag "@pyroscope/nodejs 0.6.4 from $NPM_DIR, node $(node --version)"
 
 # --- the extensions dir: the relay (in valgrind when RELAY_VALGRIND is set) -------------------
-mkdir -p "$T/ext"
-if [ -n "${RELAY_VALGRIND:-}" ]; then
-	printf '#!/bin/sh\nexec %s --log-file=%s/valgrind.log %s "$@"\n' "$RELAY_VALGRIND" "$T" "$RELAY_BIN" \
-		>"$T/ext/pyroscope-lambda-extension"
-	chmod +x "$T/ext/pyroscope-lambda-extension"
-else
-	ln -s "$RELAY_BIN" "$T/ext/pyroscope-lambda-extension"
-fi
+lambda_ext "$T/ext"
 
 # --- the run ------------------------------------------------------------------------------
 start_sink up || { not_ok "the sink started"; done_testing; exit 1; }
@@ -75,7 +68,7 @@ if grep -q 'extension pyroscope-lambda-extension: registered, events \[INVOKE, S
 else
 	not_ok "the extension registered, exited 0 at SHUTDOWN, never SIGKILLed"
 	diag "$(ext_line)"
-	[ -s "$T/valgrind.log" ] && sed 's/^/#   valgrind: /' "$T/valgrind.log"
+	cat "$T"/valgrind.*.log 2>/dev/null | sed 's/^/#   valgrind: /'
 fi
 # shellcheck disable=SC2016
 ext_report=$(timeout 10 node -e 'const r = require(process.argv[1]); const e = r.extensions[0] || {};

@@ -27,14 +27,7 @@ sdk_loads || skip_all "$SKIP_REASON"
 diag "@pyroscope/nodejs 0.6.4 from $NPM_DIR, node $(node --version)"
 
 # --- the extensions dir: the relay (in valgrind when RELAY_VALGRIND is set) -------------------
-mkdir -p "$T/ext"
-if [ -n "${RELAY_VALGRIND:-}" ]; then
-	printf '#!/bin/sh\nexec %s --log-file=%s/valgrind.log %s "$@"\n' "$RELAY_VALGRIND" "$T" "$RELAY_BIN" \
-		>"$T/ext/pyroscope-lambda-extension"
-	chmod +x "$T/ext/pyroscope-lambda-extension"
-else
-	ln -s "$RELAY_BIN" "$T/ext/pyroscope-lambda-extension"
-fi
+lambda_ext "$T/ext"
 
 # --- the run ------------------------------------------------------------------------------
 start_sink up || { not_ok "the sink started"; done_testing; exit 1; }
@@ -56,7 +49,7 @@ if [ "$EMU_STATUS" = 0 ]; then ok "the emulator accepts the run (exit 0)"; else
 	not_ok "the emulator accepts the run (exit 0)"; diag "exit status $EMU_STATUS"
 	tail -30 "$T/emu.out" | sed 's/^/#   out: /'
 	tail -40 "$T/emu.err" | sed 's/^/#   err: /'
-	[ -s "$T/valgrind.log" ] && sed 's/^/#   valgrind: /' "$T/valgrind.log"
+	cat "$T"/valgrind.*.log 2>/dev/null | sed 's/^/#   valgrind: /'
 fi
 check "the extension registered and exited 0 at SHUTDOWN" \
 	grep -q 'extension pyroscope-lambda-extension: registered, events \[INVOKE, SHUTDOWN\], exited 0$' "$T/emu.out"

@@ -72,6 +72,28 @@ lb_wait(struct event_base *base, bool (*cond)(void *), void *arg, int ms, bool *
 	}
 }
 
+struct lb_count {
+	const int	*n;
+	int		 want;
+};
+
+static inline bool
+lb_count_reached(void *arg)
+{
+	const struct lb_count *c = arg;
+
+	return *c->n >= c->want;
+}
+
+/* lb_wait() until the counter *n reaches want; true when it did. */
+static inline bool
+lb_wait_count(struct event_base *base, const int *n, int want, bool *exited)
+{
+	struct lb_count c = { n, want };
+
+	return lb_wait(base, lb_count_reached, &c, LB_LIMIT_MS, exited) && *n >= want;
+}
+
 /* Run the loop for ms milliseconds. */
 static inline void
 lb_run_for(struct event_base *base, int ms)

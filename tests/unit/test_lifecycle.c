@@ -212,26 +212,11 @@ submit(struct fx *f)
 	upstream_submit(f->up, rr);
 }
 
-struct want_count {
-	const int	*n;
-	int		 want;
-};
-
-static bool
-reached(void *arg)
-{
-	const struct want_count *w = arg;
-
-	return *w->n >= w->want;
-}
-
 /* Run the loop until event/next was sent `n` times in all (bounded). */
 static bool
 nexts_reach(struct fx *f, int n)
 {
-	struct want_count w = { &f->rec.nexts, n };
-
-	return lb_wait(f->base, reached, &w, LB_LIMIT_MS, &f->exited) && f->rec.nexts >= n;
+	return lb_wait_count(f->base, &f->rec.nexts, n, &f->exited);
 }
 
 /* Run the loop until the lifecycle ends it (bounded); true when it did. */

@@ -3,6 +3,8 @@
 #include "config.h"
 #endif
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +142,51 @@ test_helpers_refuse(void)
 	relay_req_free(rr);
 }
 
+static int
+edit_upper(const char *value, void *arg, char **ret)
+{
+	int *calls = arg;
+	char *v;
+
+	(*calls)++;
+	if (strcmp(value, "keep") == 0)
+		return 0;
+	if (strcmp(value, "fail") == 0)
+		return -ENOMEM;
+	v = strdup(value);
+	for (char *c = v; *c != '\0'; c++)
+		*c = (char)toupper((unsigned char)*c);
+	*ret = v;
+	return 1;
+}
+
+static void
+test_edit_query_value(void)
+{
+	struct relay_req *rr = relay_req_new(1, EVHTTP_REQ_POST);
+	int calls = 0;
+
+	relay_req_set_query(rr, strdup("a=1&name=x+y%2Fz&name=second&b"));
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), 1, "edited: 1");
+	is_str(rr->query, "a=1&name=X+Y%2FZ&name=second&b",
+	    "the first value decoded, edited and escaped back in place; the rest as sent");
+	relay_req_set_query(rr, strdup("name=keep&z=1"));
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), 0, "left by the edit: 0");
+	is_str(rr->query, "name=keep&z=1", "query unchanged");
+	relay_req_set_query(rr, strdup("name=fail"));
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), -ENOMEM, "the edit's error is returned");
+	is_str(rr->query, "name=fail", "query unchanged on error");
+	calls = 0;
+	relay_req_set_query(rr, strdup("name=%zz&other=1"));
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), 0, "undecodable value: 0");
+	relay_req_set_query(rr, strdup("other=1"));
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), 0, "absent key: 0");
+	relay_req_set_query(rr, NULL);
+	is_int(relay_req_edit_query_value(rr, "name", edit_upper, &calls), 0, "no query: 0");
+	is_int(calls, 0, "the edit is not called without a decodable value");
+	relay_req_free(rr);
+}
+
 int
 main(void)
 {
@@ -147,5 +194,6 @@ main(void)
 	test_tenant_and_headers();
 	test_session();
 	test_helpers_refuse();
+	test_edit_query_value();
 	return done_testing();
 }

@@ -127,19 +127,6 @@ resolved(void *arg)
 	return strcmp(resolver_address(w->r), w->host) != 0;
 }
 
-struct want_count {
-	const int	*n;
-	int		 want;
-};
-
-static bool
-reached(void *arg)
-{
-	const struct want_count *w = arg;
-
-	return *w->n >= w->want;
-}
-
 static void
 test_literals(void)
 {
@@ -190,7 +177,6 @@ test_lookups(void)
 	struct evdns_base *dns;
 	struct resolver *r;
 	struct watch w;
-	struct want_count more;
 
 	if (base == NULL || dns_start(&d, base) < 0) {
 		printf("Bail out! cannot start a DNS server on loopback\n");
@@ -217,16 +203,13 @@ test_lookups(void)
 	resolver_free(r);	/* resolved and cached: no lookup pending */
 
 	r = resolver_new(dns, "nx.test", 443);
-	more = (struct want_count){ &d.a_queries, 3 };
-	ok(lb_wait(base, reached, &more, LB_LIMIT_MS, NULL), "a name that does not exist is looked up");
+	ok(lb_wait_count(base, &d.a_queries, 3, NULL), "a name that does not exist is looked up");
 	lb_run_for(base, 100);
 	is_str(resolver_address(r), "nx.test", "and falls back to the name");
-	more = (struct want_count){ &d.a_queries, 4 };
-	ok(lb_wait(base, reached, &more, LB_LIMIT_MS, NULL), "asking again started a new lookup");
+	ok(lb_wait_count(base, &d.a_queries, 4, NULL), "asking again started a new lookup");
 	lb_run_for(base, 100);
 	is_str(resolver_address(r), "nx.test", "still the name");
-	more = (struct want_count){ &d.a_queries, 5 };
-	ok(lb_wait(base, reached, &more, LB_LIMIT_MS, NULL), "and asking starts a lookup again");
+	ok(lb_wait_count(base, &d.a_queries, 5, NULL), "and asking starts a lookup again");
 	lb_run_for(base, 100);
 	resolver_free(r);	/* its lookups all answered */
 	evdns_base_free(dns, 0);
@@ -246,7 +229,6 @@ test_free_pending(void)
 	struct dns_server d;
 	struct evdns_base *dns;
 	struct resolver *r;
-	struct want_count seen;
 
 	if (base == NULL || dns_start(&d, base) < 0) {
 		printf("Bail out! cannot start a DNS server on loopback\n");
@@ -255,8 +237,7 @@ test_free_pending(void)
 	d.silent = true;
 	dns = dns_client(base, &d);
 	r = resolver_new(dns, "slow.test", 443);
-	seen = (struct want_count){ &d.a_queries, 1 };
-	ok(lb_wait(base, reached, &seen, LB_LIMIT_MS, NULL), "a lookup the server never answers");
+	ok(lb_wait_count(base, &d.a_queries, 1, NULL), "a lookup the server never answers");
 	is_str(resolver_address(r), "slow.test", "the name meanwhile");
 	resolver_free(r);
 	event_base_loop(base, EVLOOP_NONBLOCK);	/* as upstream_free does: the cancel frees it */

@@ -120,26 +120,11 @@ fx_must_start(struct fx *f, int status, const char *const *extra, const struct r
 	}
 }
 
-struct want_count {
-	const int	*n;
-	int		 want;
-};
-
-static bool
-reached(void *arg)
-{
-	const struct want_count *w = arg;
-
-	return *w->n >= w->want;
-}
-
 /* Run the loop until the remote got `n` requests (bounded). */
 static bool
 remote_gets(struct fx *f, int n)
 {
-	struct want_count w = { &f->remote.requests, n };
-
-	return lb_wait(f->base, reached, &w, LB_LIMIT_MS, NULL);
+	return lb_wait_count(f->base, &f->remote.requests, n, NULL);
 }
 
 static bool

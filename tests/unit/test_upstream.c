@@ -136,25 +136,10 @@ wait_idle(struct fx *f)
 	return lb_wait(f->base, fx_idle, f, LB_LIMIT_MS, NULL);
 }
 
-struct want_count {
-	const int	*n;
-	int		 want;
-};
-
-static bool
-reached(void *arg)
-{
-	const struct want_count *w = arg;
-
-	return *w->n >= w->want;
-}
-
 static bool
 remote_holds(struct fx *f, int n)
 {
-	struct want_count w = { &f->remote.held, n };
-
-	return lb_wait(f->base, reached, &w, LB_LIMIT_MS, NULL);
+	return lb_wait_count(f->base, &f->remote.held, n, NULL);
 }
 
 /* received = delivered + dropped + queued + in flight, with the forwarder's own count of the last two. */
