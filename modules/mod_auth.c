@@ -8,33 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
+#include "basicauth.h"
 #include "modules.h"
 
 struct auth_state {
 	char	*forced;	/* owned: replaces the client's header (token or basic-auth variables) */
 	char	*fallback;	/* owned: used when the client sent none (userinfo of the remote URL) */
 };
-
-/* "Basic " + base64(user ":" password); NULL on OOM. */
-static char *
-basic_header(const char *user, const char *password)
-{
-	char *plain = NULL, *out = NULL;
-	int n = asprintf(&plain, "%s:%s", user, password);
-
-	if (n < 0)
-		return NULL;
-	out = malloc(6 + 4 * (((size_t)n + 2) / 3) + 1);
-	if (out != NULL) {
-		memcpy(out, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)plain, n);
-	}
-	OPENSSL_cleanse(plain, (size_t)n);
-	free(plain);
-	return out;
-}
 
 static void
 auth_cleanup(void *state)
@@ -69,9 +51,9 @@ auth_init(const struct relay_settings *cfg, void **ret_state, char **reterr)
 		if (asprintf(&st->forced, "Bearer %s", cfg->auth_token) < 0)
 			st->forced = NULL;
 	} else if (cfg->basic_auth_user != NULL && cfg->basic_auth_password != NULL) {
-		st->forced = basic_header(cfg->basic_auth_user, cfg->basic_auth_password);
+		st->forced = basic_auth_value(cfg->basic_auth_user, cfg->basic_auth_password);
 	} else if (cfg->remote.user != NULL) {
-		st->fallback = basic_header(cfg->remote.user,
+		st->fallback = basic_auth_value(cfg->remote.user,
 		    cfg->remote.password ? cfg->remote.password : "");
 	} else {
 		*ret_state = st;

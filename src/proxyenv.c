@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "basicauth.h"
 #include "proxyenv.h"
 #include "remote.h"
 #include "strutil.h"
@@ -231,25 +231,6 @@ scheme_length(const char *s)
 	return strncmp(s + n, "://", 3) == 0 ? n : 0;
 }
 
-/* "Basic " + base64(user ":" password); NULL on OOM. */
-static char *
-basic_credentials(const char *user, const char *password)
-{
-	char *plain = NULL, *out;
-	int n = asprintf(&plain, "%s:%s", user, password != NULL ? password : "");
-
-	if (n < 0)
-		return NULL;
-	out = malloc(6 + 4 * (((size_t)n + 2) / 3) + 1);
-	if (out != NULL) {
-		memcpy(out, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)plain, n);
-	}
-	OPENSSL_cleanse(plain, (size_t)n);
-	free(plain);
-	return out;
-}
-
 /* Did the URL's authority (after the userinfo) name a port? */
 static bool
 port_written(const char *authority)
@@ -297,7 +278,7 @@ proxyenv_parse(const char *value, struct proxy_config *ret, char **reterr)
 		c.display = NULL;
 		goto fail;
 	}
-	if (u.user != NULL && (c.authorization = basic_credentials(u.user, u.password)) == NULL)
+	if (u.user != NULL && (c.authorization = basic_auth_value(u.user, u.password)) == NULL)
 		goto fail;
 	c.host = u.host;
 	c.password = u.password;

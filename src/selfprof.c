@@ -28,8 +28,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "basicauth.h"
 #include "folded.h"
 #include "frames.h"
 #include "log.h"
@@ -151,24 +151,6 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		emit(sp);
 }
 
-/* "Basic " + base64(user ":" password); NULL on OOM. */
-static char *
-basic_auth(const char *user, const char *password)
-{
-	char *plain = NULL, *out;
-	int n = asprintf(&plain, "%s:%s", user, password != NULL ? password : "");
-
-	if (n < 0)
-		return NULL;
-	if ((out = malloc(6 + 4 * (((size_t)n + 2) / 3) + 1)) != NULL) {
-		memcpy(out, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)plain, n);
-	}
-	OPENSSL_cleanse(plain, (size_t)n);
-	free(plain);
-	return out;
-}
-
 /* A forwarder of its own for PYROSCOPE_ADHOC_SERVER_ADDRESS; 0 or -ENOMEM. */
 static int
 adhoc_start(struct selfprof *sp, struct ledger *ledger)
@@ -183,7 +165,7 @@ adhoc_start(struct selfprof *sp, struct ledger *ledger)
 	if (cfg->adhoc_remote.host == NULL)
 		sp->adhoc_cfg.unsendable = unusable;
 	if (cfg->adhoc_remote.user != NULL &&
-	    (sp->adhoc_auth = basic_auth(cfg->adhoc_remote.user, cfg->adhoc_remote.password)) == NULL)
+	    (sp->adhoc_auth = basic_auth_value(cfg->adhoc_remote.user, cfg->adhoc_remote.password)) == NULL)
 		return -ENOMEM;
 	if ((sp->adhoc = upstream_new(sp->base, &sp->adhoc_cfg, ledger, &err)) == NULL) {
 		log_error("Self-profiling: cannot set up the client for PYROSCOPE_ADHOC_SERVER_ADDRESS: %s",

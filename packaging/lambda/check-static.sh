@@ -1,11 +1,12 @@
 #!/bin/sh
-# check-static.sh -- owns the check that the Lambda binaries and layer zips are static, stripped and of the right architecture (TAP).
+# check-static.sh -- owns the check that the Lambda binaries and layer zips are static, stripped (but for the self-profiler's symbols) and of the right architecture (TAP).
 #
 #   sh packaging/lambda/check-static.sh                 every built binary and zip in $OUT
 #   sh packaging/lambda/check-static.sh FILE ARCH ...   the given binaries (ARCH: x86_64 or arm64)
 #
 # A binary passes when it is an ELF64 executable for ARCH's machine with no program
-# interpreter (readelf -l), no NEEDED entry (readelf -d), no symbol table, and fits the
+# interpreter (readelf -l), no NEEDED entry (readelf -d), no debug sections, a symbol table of
+# the self-profiler's local function symbols only (the relay's and a marker per library), and fits the
 # size budget. A zip passes when it holds exactly extensions/pyroscope-lambda-extension,
 # mode 0755, identical to the binary beside it, and fits its budget. Nothing built:
 # "1..0 # SKIP".
@@ -66,11 +67,27 @@ check_binary() {
 	else
 		not_ok "$ARCH: no NEEDED entries (readelf -d)"; diag "$_needed"
 	fi
-	if readelf -SW "$_f" 2>/dev/null | grep -q ' \.symtab '; then
-		not_ok "$ARCH: stripped (no .symtab)"
+	_dbg=$(readelf -SW "$_f" 2>/dev/null | grep -cE ' \.(debug|zdebug|stab)' || true)
+	is "$_dbg" 0 "$ARCH: stripped (no debug sections)"
+	# The symbols kept for the self-profiler (build-static.sh's symbol_args): local functions
+	# only, the relay's own and one marker per library; nothing else.
+	_syms=$(readelf -sW "$_f" 2>/dev/null | awk '$1 ~ /^[0-9]+:$/ && $4 != "SECTION" && $4 != "FILE" && $8 != "" { print $4, $5, $8 }')
+	_n=$(printf '%s
+' "$_syms" | grep -c . || true)
+	_other=$(printf '%s
+' "$_syms" | grep -v '^FUNC LOCAL ' | grep -c . || true)
+	if [ "$_n" -gt 100 ] && [ "$_n" -lt 2000 ] && [ "$_other" -eq 0 ]; then
+		ok "$ARCH: only the self-profiler's symbols ($_n local functions)"
 	else
-		ok "$ARCH: stripped (no .symtab)"
+		not_ok "$ARCH: only the self-profiler's symbols"; diag "$_n symbols, $_other not local functions"
 	fi
+	for _s in on_request upstream_submit chain_run '\[libcrypto\]' '\[libevent\]'; do
+		if printf '%s\n' "$_syms" | grep -q " $_s\$"; then
+			ok "$ARCH: the self-profiler can name $_s"
+		else
+			not_ok "$ARCH: the self-profiler can name $_s"
+		fi
+	done
 	within_budget "$_f" "$BINARY_BUDGET" "$ARCH: binary size"
 }
 

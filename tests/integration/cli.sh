@@ -47,7 +47,12 @@ is "$(grep -c '^error:' "$T/out")" 2 "every problem is listed, not just the firs
 cfg "PYROSCOPE_REMOTE_ADDRESS=https://user:hunter2@bad host"
 check "a password in a bad remote address is not printed" eval "! grep -q hunter2 '$T/out'"
 cfg PYROSCOPE_SELF_PROFILING=true
-check "self-profiling: warning, still OK" sh -c 'grep -q "^warning: PYROSCOPE_SELF_PROFILING" "$1" && grep -qx "configuration OK" "$1"' sh "$T/out"
+check "self-profiling: configuration OK, no warning" sh -c '! grep -q "^warning:" "$1" && grep -qx "configuration OK" "$1"' sh "$T/out"
+cfg PYROSCOPE_SELF_PROFILING=true "PYROSCOPE_ADHOC_SERVER_ADDRESS=ftp://u:hunter2@x"
+check "self-profiling: an unusable ad-hoc address is an error" grep -q "^error: PYROSCOPE_ADHOC_SERVER_ADDRESS: unusable address" "$T/out"
+check "self-profiling: its password is not printed" eval "! grep -q hunter2 '$T/out'"
+cfg PYROSCOPE_ADHOC_SERVER_ADDRESS=ftp://x
+check "the ad-hoc address is not read without self-profiling" grep -qx "configuration OK" "$T/out"
 env -i PATH="$PATH" PYROSCOPE_LISTEN_ADDRESS=127.0.0.1:0 "$RELAY_BIN" 2>"$T/nolambda"
 is "$?" 1 "no dev mode and no AWS_LAMBDA_RUNTIME_API: exit 1"
 check "with a clear message" grep -q 'Cannot start as a Lambda extension: AWS_LAMBDA_RUNTIME_API is not set; exiting (set PYROSCOPE_DEV_MODE=true to run as a local relay)' "$T/nolambda"
