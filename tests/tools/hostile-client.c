@@ -107,8 +107,11 @@ trickle(int port, int n, int seconds)
 	double *opened_at = calloc((size_t)n, sizeof(*opened_at)), start = now_s(), last = -1;
 	size_t pos = 0;
 
-	if (fd == NULL || opened_at == NULL)
+	if (fd == NULL || opened_at == NULL) {
+		free(fd);
+		free(opened_at);
 		return 2;
+	}
 	raise_nofile(n + 64);
 	for (int i = 0; i < n; i++) {
 		fd[i] = connect_to(port, 1);
@@ -139,6 +142,11 @@ trickle(int port, int n, int seconds)
 		usleep(100000);
 	}
 	printf("opened=%d closed=%d last_close_s=%.1f\n", opened, closed, last);
+	for (int i = 0; i < n; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	free(fd);
+	free(opened_at);
 	return 0;
 }
 
@@ -154,8 +162,11 @@ hold(int port, int n, long length, int seconds)
 	int hl = snprintf(head, sizeof(head),
 	    "POST /ingest?name=held.cpu HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %ld\r\n\r\n", length);
 
-	if (fd == NULL || left == NULL)
+	if (fd == NULL || left == NULL) {
+		free(fd);
+		free(left);
 		return 2;
+	}
 	memset(chunk, 'h', sizeof(chunk));
 	raise_nofile(n + 64);
 	for (int i = 0; i < n; i++) {
@@ -195,6 +206,8 @@ hold(int port, int n, long length, int seconds)
 		if (fd[i] >= 0)
 			close(fd[i]);
 	printf("opened=%d sent_bytes=%lld\n", opened, sent);
+	free(fd);
+	free(left);
 	return 0;
 }
 
