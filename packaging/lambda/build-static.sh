@@ -527,8 +527,11 @@ project() {
 	fi
 	# test_calookup too: check-static.sh runs it to try the static OpenSSL's TLS
 	# (versions, suites, groups, certificate types) against real servers.
+	# Every link writes pyroscope-lambda-extension.map: the relay is linked last, so that the
+	# map is its own (symbol_args and map_sizes read it).
 	(cd "$_b" && run_logged "$_log" nice -n 19 make -j"$JOBS" pyroscope-lambda-extension \
-		tests/unit/test_calookup) || die "make failed for $ARCH (log: $_log)"
+		tests/unit/test_calookup && rm -f pyroscope-lambda-extension &&
+		run_logged "$_log" nice -n 19 make pyroscope-lambda-extension) || die "make failed for $ARCH (log: $_log)"
 	# Stripped, but for the relay's functions and the libraries' markers (symbol_args).
 	symbol_args "$_b/pyroscope-lambda-extension" "$_b/pyroscope-lambda-extension.map" >"$_b/symbols.args" &&
 		[ -s "$_b/symbols.args" ] || die "cannot list the symbols to keep of $_b/pyroscope-lambda-extension"
