@@ -204,24 +204,25 @@ maybe_flush(struct tel_sub *s, int timer_fired)
 {
 	if (s->stopped || s->inflight != NULL || s->batch != NULL || s->head == NULL)
 		return;
+	/* Lambda's buffering: out timeoutMs after the oldest record was buffered, or when full. */
+	if (!timer_fired && (long)s->nq < s->max_items && (long)s->qbytes < s->max_bytes &&
+	    emu_mono_ms() < s->head->at + (double)s->timeout_ms) {
+		if (!event_pending(s->flush_timer, EV_TIMEOUT, NULL))
+			arm(s->flush_timer, s->head->at + (double)s->timeout_ms - emu_mono_ms());
+		return;
+	}
+	/* Due while frozen: out right after the thaw (tsub_pause), not before it is due. */
 	if (s->paused) {
 		s->due = 1;
 		return;
 	}
-	/* Lambda's buffering: out timeoutMs after the oldest record was buffered, or when full. */
-	if (timer_fired || (long)s->nq >= s->max_items || (long)s->qbytes >= s->max_bytes ||
-	    emu_mono_ms() >= s->head->at + (double)s->timeout_ms) {
-		if (event_pending(s->flush_timer, EV_TIMEOUT, NULL))
-			(void)event_del(s->flush_timer);
-		if (build_batch(s) != 0) {
-			emu_warnx("telemetry: out of memory building a batch");
-			return;
-		}
-		post_batch(s);
+	if (event_pending(s->flush_timer, EV_TIMEOUT, NULL))
+		(void)event_del(s->flush_timer);
+	if (build_batch(s) != 0) {
+		emu_warnx("telemetry: out of memory building a batch");
 		return;
 	}
-	if (!event_pending(s->flush_timer, EV_TIMEOUT, NULL))
-		arm(s->flush_timer, s->head->at + (double)s->timeout_ms - emu_mono_ms());
+	post_batch(s);
 }
 
 static void
