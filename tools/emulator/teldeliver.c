@@ -51,7 +51,7 @@ struct tel_sub {
 };
 
 static void post_batch(struct tel_sub *s);
-static void maybe_flush(struct tel_sub *s, int timer_fired);
+static void maybe_flush(struct tel_sub *s);
 
 static void
 arm(struct event *ev, double ms)
@@ -89,7 +89,7 @@ on_failure(struct tel_sub *s, int code)
 		emu_warnx("telemetry: giving up on %zu records for 127.0.0.1:%d%s after %d attempts "
 		    "(last status %d)", s->batch_items, s->port, s->path, s->attempts, code);
 		drop_batch(s);
-		maybe_flush(s, 0);
+		maybe_flush(s);
 		return;
 	}
 	backoff = RETRY_FIRST_MS << (s->attempts - 1);
@@ -112,7 +112,7 @@ on_done(struct evhttp_request *req, void *arg)
 		s->batch = NULL;
 		s->batch_len = s->batch_items = 0;
 		s->attempts = 0;
-		maybe_flush(s, 0);
+		maybe_flush(s);
 		return;
 	}
 	on_failure(s, code);
@@ -199,13 +199,18 @@ build_batch(struct tel_sub *s)
 	return 0;
 }
 
+/*
+ * The flush timer only wakes this up: libevent counts a timeout from the
+ * loop's cached time, which may be behind the clock, so it can fire early;
+ * what is sent is decided here, from the clock.
+ */
 static void
-maybe_flush(struct tel_sub *s, int timer_fired)
+maybe_flush(struct tel_sub *s)
 {
 	if (s->stopped || s->inflight != NULL || s->batch != NULL || s->head == NULL)
 		return;
 	/* Lambda's buffering: out timeoutMs after the oldest record was buffered, or when full. */
-	if (!timer_fired && (long)s->nq < s->max_items && (long)s->qbytes < s->max_bytes &&
+	if ((long)s->nq < s->max_items && (long)s->qbytes < s->max_bytes &&
 	    emu_mono_ms() < s->head->at + (double)s->timeout_ms) {
 		if (!event_pending(s->flush_timer, EV_TIMEOUT, NULL))
 			arm(s->flush_timer, s->head->at + (double)s->timeout_ms - emu_mono_ms());
@@ -230,7 +235,7 @@ on_flush_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	maybe_flush(arg, 1);
+	maybe_flush(arg);
 }
 
 static void
@@ -344,7 +349,7 @@ tsub_push(struct tel_sub *s, const char *record, size_t len)
 	s->tail = r;
 	s->nq++;
 	s->qbytes += len;
-	maybe_flush(s, 0);
+	maybe_flush(s);
 }
 
 void
@@ -367,7 +372,7 @@ tsub_pause(struct tel_sub *s, int paused)
 			(void)event_del(s->retry_timer);
 		post_batch(s);
 	} else {
-		maybe_flush(s, 1);
+		maybe_flush(s);
 	}
 }
 
