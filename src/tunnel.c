@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "parse.h"
 #include "ratelog.h"
 #include "request.h"
 #include "resolver.h"
@@ -315,9 +317,11 @@ own_socket(const struct sockaddr_in *peer)
 	while (!found && (e = readdir(d)) != NULL) {
 		struct sockaddr_in sin;
 		socklen_t len = sizeof(sin);
-		int fd = atoi(e->d_name);
+		int64_t n;
+		int fd;
 
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+		/* "." and ".." are skipped, and a name that is not a descriptor number. */
+		if (parse_int(e->d_name, &n) < 0 || n < 0 || n > INT_MAX || (fd = (int)n) == dirfd(d))
 			continue;
 		found = getsockname(fd, (struct sockaddr *)&sin, &len) == 0 && len == sizeof(sin) &&
 		    sin.sin_family == AF_INET && sin.sin_port == peer->sin_port &&
