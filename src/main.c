@@ -269,11 +269,18 @@ finish_selfprof(void *arg)
 	selfprof_finish(arg);
 }
 
-/* Build everything in order, the Lambda registration last; returns the exit status. */
+/*
+ * Build everything in order; returns the exit status. In Lambda, register
+ * comes first of all once the listener's sockets exist (each extension's
+ * register holds the function's runtime back), and the rest, the event loop
+ * included, is built while the API client registers, subscribes to telemetry
+ * and sends the first event/next.
+ */
 static int
 run(struct daemon *d)
 {
 	struct log_config lc;
+	struct server_listeners early;
 	char *err = NULL;
 	int bound = 0;
 
@@ -281,22 +288,34 @@ run(struct daemon *d)
 	if (log_configure(&lc) < 0)
 		fprintf(stderr, "pyroscope-lambda-extension: out of memory configuring the log\n");
 	evlog_route();
-	log_info("Starting relay");
-	report_settings(&d->cfg);
 	if (!d->cfg.dev_mode && d->cfg.runtime_api == NULL) {
 		log_error("Cannot start as a Lambda extension: AWS_LAMBDA_RUNTIME_API is not set; exiting "
 		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)");
 		return 1;
 	}
+	server_listen_early(&d->cfg, &early);
+	if (!d->cfg.dev_mode) {
+		d->lambda = lambda_ext_register(&d->cfg, d->name, &err);
+		if (d->lambda == NULL) {
+			log_error("Cannot start as a Lambda extension: %s; exiting", err ? err : "out of memory");
+			free(err);
+			server_listeners_close(&early);
+			return 1;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	d->base = loop_new();
 	if (d->base == NULL || add_signals(d) < 0) {
 		log_error("Cannot start: cannot set up the event loop; exiting");
+		server_listeners_close(&early);
 		return 1;
 	}
+	log_info("Starting relay");
+	report_settings(&d->cfg);
 	if (chain_new(relay_modules, &d->cfg, &d->chain, &err) < 0) {
 		log_error("Cannot start: cannot initialise module %s; exiting", err ? err : "(out of memory)");
 		free(err);
+		server_listeners_close(&early);
 		return 1;
 	}
 	ledger_init(&d->ledger, d->chain);
@@ -304,9 +323,10 @@ run(struct daemon *d)
 	if (d->up == NULL) {
 		log_error("Cannot start: cannot set up the upstream client: %s; exiting", err ? err : "out of memory");
 		free(err);
+		server_listeners_close(&early);
 		return 1;
 	}
-	d->srv = server_new(d->base, &d->cfg, d->chain, &d->ledger, d->up, &bound);
+	d->srv = server_new(d->base, &d->cfg, &early, d->chain, &d->ledger, d->up, &bound);
 	if (d->srv == NULL || bound == 0) {
 		if (d->cfg.dev_mode) {
 			log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
@@ -316,13 +336,9 @@ run(struct daemon *d)
 		log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); profiles cannot be "
 		    "received, but the extension keeps following Lambda events so the function is not affected");
 	}
-	if (!d->cfg.dev_mode) {
-		d->lambda = lambda_ext_start(d->base, &d->cfg, d->up, d->name, &err);
-		if (d->lambda == NULL) {
-			log_error("Cannot start as a Lambda extension: %s; exiting", err ? err : "out of memory");
-			free(err);
-			return 1;
-		}
+	if (d->lambda != NULL && lambda_ext_follow(d->lambda, d->base, d->up) < 0) {
+		log_error("Cannot start as a Lambda extension: out of memory; exiting");
+		return 1;
 	}
 	d->selfprof = selfprof_start(d->base, &d->cfg, d->srv, &d->ledger);
 	if (d->selfprof != NULL && d->lambda != NULL)

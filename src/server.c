@@ -262,78 +262,81 @@ server_submit_own(struct server *srv, struct upstream *up, struct relay_req *rr)
 }
 
 static void
-log_bound(struct evhttp_bound_socket *bs, const char *host)
+log_bound(int fd, const char *host)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int port = 0;
+	int port = tcp_local_port(fd);
 
-	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &len) == 0)
-		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
 	if (strchr(host, ':') != NULL)
 		log_info("Serving on [%s]:%d", host, port);
 	else
 		log_info("Serving on %s:%d", host, port);
 }
 
+void
+server_listen_early(const struct relay_settings *cfg, struct server_listeners *ls)
+{
+	for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++)
+		ls->fd[i] = i < cfg->nlisten ? tcp_listen(cfg->listen[i].host, cfg->listen[i].port) : -1;
+}
+
+void
+server_listeners_close(struct server_listeners *ls)
+{
+	for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++) {
+		if (ls->fd[i] >= 0)
+			close(ls->fd[i]);
+		ls->fd[i] = -1;
+	}
+}
+
 /*
- * A listening socket for la. An IP literal is bound directly: evhttp's own
- * path resolves it with getaddrinfo and probes the interfaces first, which
- * a Lambda extension's start has no time for. A name goes through evhttp.
+ * A listening socket for la: *early when it was opened ahead (taken over),
+ * else one opened here. An IP literal is bound directly: evhttp's own path
+ * resolves it with getaddrinfo and probes the interfaces first, which a
+ * Lambda extension's start has no time for. A name goes through evhttp.
  */
 static struct evhttp_bound_socket *
-bind_listener(struct evhttp *http, const struct listen_addr *la)
+bind_listener(struct evhttp *http, const struct listen_addr *la, int *early)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	int family = ip_literal_family(la->host, strlen(la->host)), fd, one = 1, serr;
-	socklen_t len;
 	struct evhttp_bound_socket *bs;
+	int fd = *early, serr;
 
-	if (family == 0)
+	*early = -1;
+	if (fd < 0 && ip_literal_family(la->host, strlen(la->host)) == 0)
 		return evhttp_bind_socket_with_handle(http, la->host, (ev_uint16_t)la->port);
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)la->port);
-		inet_pton(AF_INET, la->host, &sin->sin_addr);
-		len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)la->port);
-		inet_pton(AF_INET6, la->host, &sin6->sin6_addr);
-		len = sizeof(*sin6);
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0 && (fd = tcp_listen(la->host, la->port)) < 0)
 		return NULL;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0 ||
-	    (bs = evhttp_accept_socket_with_handle(http, fd)) == NULL) {
+	if ((bs = evhttp_accept_socket_with_handle(http, fd)) == NULL) {
 		serr = errno;
 		close(fd);
 		errno = serr;
-		return NULL;
 	}
 	return bs;
 }
 
 struct server *
-server_new(struct event_base *base, const struct relay_settings *cfg, struct chain *chain,
-    struct ledger *ledger, struct upstream *up, int *ret_bound)
+server_new(struct event_base *base, const struct relay_settings *cfg, struct server_listeners *early,
+    struct chain *chain, struct ledger *ledger, struct upstream *up, int *ret_bound)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
+	struct server_listeners none;
 	int bound = 0;
 
-	if (srv == NULL)
+	if (early == NULL) {
+		for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++)
+			none.fd[i] = -1;
+		early = &none;
+	}
+	if (srv == NULL) {
+		server_listeners_close(early);
 		return NULL;
+	}
 	srv->base = base;
 	srv->http = evhttp_new(base);
 	srv->adm = admission_new(base, cfg);
 	srv->clients = srv->adm != NULL ? clients_new(cfg, srv->adm) : NULL;
 	if (srv->http == NULL || srv->clients == NULL) {
+		server_listeners_close(early);
 		server_free(srv);
 		return NULL;
 	}
@@ -353,7 +356,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 		const struct listen_addr *la = &cfg->listen[i];
 		struct evhttp_bound_socket *bs;
 
-		bs = bind_listener(srv->http, la);
+		bs = bind_listener(srv->http, la, &early->fd[i]);
 		if (bs == NULL) {
 			log_error("Cannot listen on %s port %d: %s; continuing without this address",
 			    la->host, la->port, strerror(errno));
@@ -364,7 +367,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct cha
 		if (admission_add_listener(srv->adm, evhttp_bound_socket_get_listener(bs)) < 0)
 			log_warn("More than 16 listen addresses: the connection cap is not applied to %s port %d",
 			    la->host, la->port);
-		log_bound(bs, la->host);
+		log_bound(evhttp_bound_socket_get_fd(bs), la->host);
 		bound++;
 	}
 	if (bound > 0)

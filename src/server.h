@@ -10,15 +10,31 @@
 struct event_base;
 struct server;
 
+/* Listening sockets opened ahead of the server, one per cfg->listen address (-1: none). */
+struct server_listeners {
+	int	fd[SETTINGS_MAX_LISTEN];
+};
+
 /*
- * Listen on every cfg->listen address. Addresses that cannot be bound are
+ * Open the sockets of the cfg->listen addresses that are IP literals first
+ * thing: a Lambda extension registers as soon as they exist, and builds the
+ * rest meanwhile. One that cannot be opened is left to server_new, which
+ * tries again and says why it fails.
+ */
+void	server_listen_early(const struct relay_settings *cfg, struct server_listeners *ls);
+/* Close what server_new did not take over. */
+void	server_listeners_close(struct server_listeners *ls);
+/*
+ * Listen on every cfg->listen address, on the sockets in `early` (taken
+ * over; NULL: none opened ahead). Addresses that cannot be bound are
  * logged and skipped; *ret_bound tells how many were bound. NULL on OOM.
  * Each complete request is entered in `ledger`, runs through `chain`, is
  * handed to `up` and answered at once; the relay's own endpoints read the
  * ledger's counters.
  */
 struct server *server_new(struct event_base *base, const struct relay_settings *cfg,
-	    struct chain *chain, struct ledger *ledger, struct upstream *up, int *ret_bound);
+	    struct server_listeners *early, struct chain *chain, struct ledger *ledger, struct upstream *up,
+	    int *ret_bound);
 /*
  * A profile the relay makes itself (the self-profiler's) takes the SDKs' way:
  * counted as received, run through the chain (credentials, tenant, headers,

@@ -14,8 +14,8 @@
  */
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,7 @@
 struct command {
 	enum lambda_cmd	cmd;
 	bool		invoke;		/* register: for INVOKE too */
-	int		port;
+	int		port;		/* register: the telemetry listener to subscribe (0: none) */
 	char		type[64];
 	char		message[512];
 };
@@ -45,7 +45,7 @@ struct lambda_api {
 	int		 cmd_pipe[2];		/* loop -> thread */
 	int		 res_pipe[2];		/* thread -> loop */
 	bool		 thread_started;
-	bool		 busy_next;		/* an event/next is outstanding */
+	bool		 busy_next;		/* an event/next is outstanding, or follows a register */
 	struct event	*res_event;		/* owned */
 	void		(*cb)(const struct lambda_result *, void *);
 	void		*cb_arg;
@@ -306,6 +306,41 @@ do_error(struct lambda_api *api, const struct command *c, struct lambda_result *
 	free(b.data);
 }
 
+static int
+send_result(struct lambda_api *api, const struct lambda_result *res)
+{
+	return fd_write_all(api->res_pipe[1], res, sizeof(*res));
+}
+
+/*
+ * Register; once registered, subscribe to telemetry (when a port is given)
+ * and send the first event/next at once, each result sent back as it comes:
+ * the whole start is on the function's cold-start path, and no hop through
+ * the event loop is needed between the calls.
+ */
+static int
+start_up(struct lambda_api *api, const struct command *c)
+{
+	struct lambda_result res = { .cmd = LAMBDA_CMD_REGISTER };
+
+	do_register(api, c->invoke, &res);
+	if (send_result(api, &res) < 0)
+		return -1;
+	if (!res.ok)
+		return 0;
+	if (c->port > 0) {
+		memset(&res, 0, sizeof(res));
+		res.cmd = LAMBDA_CMD_SUBSCRIBE;
+		do_subscribe(api, c->port, &res);
+		if (send_result(api, &res) < 0)
+			return -1;
+	}
+	memset(&res, 0, sizeof(res));
+	res.cmd = LAMBDA_CMD_NEXT;
+	do_next(api, &res);
+	return send_result(api, &res);
+}
+
 static void *
 worker(void *arg)
 {
@@ -315,17 +350,22 @@ worker(void *arg)
 	while (fd_read_all(api->cmd_pipe[0], &c, sizeof(c)) == 0 && c.cmd != LAMBDA_CMD_QUIT) {
 		struct lambda_result res;
 
+		if (c.cmd == LAMBDA_CMD_REGISTER) {
+			if (start_up(api, &c) < 0)
+				break;
+			continue;
+		}
 		memset(&res, 0, sizeof(res));
 		res.cmd = c.cmd;
 		switch (c.cmd) {
-		case LAMBDA_CMD_REGISTER:	do_register(api, c.invoke, &res); break;
 		case LAMBDA_CMD_NEXT:		do_next(api, &res); break;
-		case LAMBDA_CMD_SUBSCRIBE:	do_subscribe(api, c.port, &res); break;
 		case LAMBDA_CMD_INIT_ERROR:
 		case LAMBDA_CMD_EXIT_ERROR:	do_error(api, &c, &res); break;
+		case LAMBDA_CMD_REGISTER:
+		case LAMBDA_CMD_SUBSCRIBE:
 		case LAMBDA_CMD_QUIT:		break;
 		}
-		if (fd_write_all(api->res_pipe[1], &res, sizeof(res)) < 0)
+		if (send_result(api, &res) < 0)
 			break;
 	}
 	return NULL;
@@ -334,40 +374,10 @@ worker(void *arg)
 static void
 send_command(struct lambda_api *api, const struct command *c)
 {
-	if (c->cmd == LAMBDA_CMD_NEXT)
+	if (c->cmd == LAMBDA_CMD_NEXT || c->cmd == LAMBDA_CMD_REGISTER)
 		api->busy_next = true;
 	/* Both ends are ours and the thread drains the pipe: a full pipe cannot happen. */
 	(void)fd_write_all(api->cmd_pipe[1], c, sizeof(*c));
-}
-
-struct lambda_api *
-lambda_api_start(const char *runtime_api, const char *name, bool invoke, char **reterr)
-{
-	struct lambda_api *api = calloc(1, sizeof(*api));
-	struct command c = { .cmd = LAMBDA_CMD_REGISTER, .invoke = invoke };
-
-	*reterr = NULL;
-	if (api == NULL)
-		return NULL;
-	api->cmd_pipe[0] = api->cmd_pipe[1] = api->res_pipe[0] = api->res_pipe[1] = -1;
-	snprintf(api->base_url, sizeof(api->base_url), "http://%s", runtime_api);
-	snprintf(api->name, sizeof(api->name), "%s", name);
-	api->curl = curl_easy_init();
-	if (api->curl == NULL || pipe(api->cmd_pipe) < 0 || pipe(api->res_pipe) < 0) {
-		if (asprintf(reterr, "cannot set up the API client: %s", strerror(errno)) < 0)
-			*reterr = NULL;
-		lambda_api_free(api);
-		return NULL;
-	}
-	if (pthread_create(&api->thread, NULL, worker, api) != 0) {
-		if (asprintf(reterr, "cannot start the API client thread") < 0)
-			*reterr = NULL;
-		lambda_api_free(api);
-		return NULL;
-	}
-	api->thread_started = true;
-	send_command(api, &c);
-	return api;
 }
 
 static void
@@ -379,9 +389,48 @@ on_result(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (fd_read_all(fd, &res, sizeof(res)) < 0)
 		return;
-	if (res.cmd == LAMBDA_CMD_NEXT)
+	/* A refused register is not followed by an event/next. */
+	if (res.cmd == LAMBDA_CMD_NEXT || (res.cmd == LAMBDA_CMD_REGISTER && !res.ok))
 		api->busy_next = false;
 	api->cb(&res, api->cb_arg);
+}
+
+struct lambda_api *
+lambda_api_start(const struct lambda_api_setup *how, char **reterr)
+{
+	struct lambda_api *api = calloc(1, sizeof(*api));
+	struct command c = { .cmd = LAMBDA_CMD_REGISTER, .invoke = how->invoke, .port = how->telemetry_port };
+
+	*reterr = NULL;
+	if (api == NULL)
+		return NULL;
+	api->cmd_pipe[0] = api->cmd_pipe[1] = api->res_pipe[0] = api->res_pipe[1] = -1;
+	snprintf(api->base_url, sizeof(api->base_url), "http://%s", how->runtime_api);
+	snprintf(api->name, sizeof(api->name), "%s", how->name);
+	api->curl = curl_easy_init();
+	if (api->curl == NULL || pipe(api->cmd_pipe) < 0 || pipe(api->res_pipe) < 0) {
+		if (asprintf(reterr, "cannot set up the API client: %s", strerror(errno)) < 0)
+			*reterr = NULL;
+		lambda_api_free(api);
+		return NULL;
+	}
+	/* The register call is waiting in the pipe when the thread starts. */
+	send_command(api, &c);
+	if (pthread_create(&api->thread, NULL, worker, api) != 0) {
+		if (asprintf(reterr, "cannot start the API client thread") < 0)
+			*reterr = NULL;
+		api->busy_next = false;
+		lambda_api_free(api);
+		return NULL;
+	}
+	api->thread_started = true;
+	/*
+	 * Let the thread send register now: a new thread may wait on this CPU
+	 * until the caller blocks, which would put everything the daemon builds
+	 * next before the register.
+	 */
+	sched_yield();
+	return api;
 }
 
 int
@@ -413,14 +462,6 @@ lambda_api_next(struct lambda_api *api)
 }
 
 void
-lambda_api_subscribe(struct lambda_api *api, int port)
-{
-	struct command c = { .cmd = LAMBDA_CMD_SUBSCRIBE, .port = port };
-
-	send_command(api, &c);
-}
-
-void
 lambda_api_report_error(struct lambda_api *api, bool init, const char *type, const char *message)
 {
 	struct command c = { .cmd = init ? LAMBDA_CMD_INIT_ERROR : LAMBDA_CMD_EXIT_ERROR };
@@ -428,18 +469,6 @@ lambda_api_report_error(struct lambda_api *api, bool init, const char *type, con
 	snprintf(c.type, sizeof(c.type), "%s", type);
 	snprintf(c.message, sizeof(c.message), "%s", message);
 	send_command(api, &c);
-}
-
-int
-lambda_api_wait(struct lambda_api *api, int timeout_ms, struct lambda_result *ret)
-{
-	struct pollfd p = { .fd = api->res_pipe[0], .events = POLLIN };
-
-	if (poll(&p, 1, timeout_ms) <= 0 || fd_read_all(api->res_pipe[0], ret, sizeof(*ret)) < 0)
-		return -ETIMEDOUT;
-	if (ret->cmd == LAMBDA_CMD_NEXT)
-		api->busy_next = false;
-	return 0;
 }
 
 bool

@@ -36,30 +36,32 @@ struct lambda_result {
 	char			shutdown_reason[64];
 };
 
+/* What the client starts with. */
+struct lambda_api_setup {
+	const char	*runtime_api;		/* AWS_LAMBDA_RUNTIME_API, "host:port" */
+	const char	*name;			/* the executable's file name */
+	bool		 invoke;		/* register for INVOKE and SHUTDOWN; false: SHUTDOWN only */
+	int		 telemetry_port;	/* subscribe platform telemetry to it; 0: no subscription */
+};
+
 /*
- * Start the client thread and send the register call at once (it is on the
- * function's cold-start path): for INVOKE and SHUTDOWN, or for SHUTDOWN only
- * when `invoke` is false. `runtime_api` is AWS_LAMBDA_RUNTIME_API
- * ("host:port"), `name` the executable's file name. curl_global_init must
- * have been called. NULL with *reterr (malloc'd) on failure.
+ * Start the client thread, which begins at once with what is on the
+ * function's cold-start path, in one go: register; once registered, the
+ * telemetry subscription (when a port is given) and the first event/next.
+ * Their results come back in that order once attached; a refused register is
+ * the only one (nothing follows it). curl_global_init must have been called.
+ * NULL with *reterr (malloc'd, or NULL when out of memory) on failure.
  */
-struct lambda_api *lambda_api_start(const char *runtime_api, const char *name, bool invoke, char **reterr);
-/* Register again (after a refused register), for INVOKE and SHUTDOWN or SHUTDOWN only. */
-void	lambda_api_register(struct lambda_api *api, bool invoke);
-/* Deliver results to cb on `base` from now on (results that came earlier are delivered too). */
+struct lambda_api *lambda_api_start(const struct lambda_api_setup *how, char **reterr);
+/* Deliver results to cb on `base` from now on (results that came earlier are delivered too). 0 or -ENOMEM. */
 int	lambda_api_attach(struct lambda_api *api, struct event_base *base,
 	    void (*cb)(const struct lambda_result *res, void *arg), void *arg);
+/* Register again after a refused register; event/next follows as at the start, without a subscription. */
+void	lambda_api_register(struct lambda_api *api, bool invoke);
 /* Queue a command; its result comes back through the callback. */
 void	lambda_api_next(struct lambda_api *api);
-/* Subscribe to platform telemetry delivered to http://sandbox.localdomain:<port>/. */
-void	lambda_api_subscribe(struct lambda_api *api, int port);
 /* Report a fatal error: init/error (during init) or exit/error; type is "Extension.<Reason>". */
 void	lambda_api_report_error(struct lambda_api *api, bool init, const char *type, const char *message);
-/*
- * Wait (blocking, at most timeout_ms) for the next result without an event
- * loop; for fatal paths before the loop runs. 0 or -ETIMEDOUT.
- */
-int	lambda_api_wait(struct lambda_api *api, int timeout_ms, struct lambda_result *ret);
 /*
  * Stop the thread and free everything. A thread still blocked in event/next
  * cannot be interrupted: it is left to end with the process, and true is

@@ -12,9 +12,11 @@
  * libcurl serves the API client only: it is initialised and cleaned up here.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -28,79 +30,45 @@ struct lambda_ext {
 	struct lambda_api	*api;		/* owned */
 	struct lifecycle	*lc;		/* owned */
 	struct telemetry	*telemetry;	/* owned; NULL when not needed or not available */
+	const struct relay_settings *cfg;	/* borrowed */
+	int			 telemetry_fd;	/* opened at register, until the listener takes it */
+	int			 telemetry_port;	/* subscribed at register; 0: none */
+	bool			 curl_initialised;
 };
 
 static void
 api_register_again(void *arg, bool invoke)
 {
-	lambda_api_register(arg, invoke);
+	struct lambda_ext *ext = arg;
+
+	lambda_api_register(ext->api, invoke);
 }
 
 static void
 api_next(void *arg)
 {
-	lambda_api_next(arg);
-}
+	struct lambda_ext *ext = arg;
 
-static void
-api_subscribe(void *arg, int port)
-{
-	lambda_api_subscribe(arg, port);
+	lambda_api_next(ext->api);
 }
 
 static void
 api_report_error(void *arg, bool init, const char *type, const char *message)
 {
-	lambda_api_report_error(arg, init, type, message);
-}
+	struct lambda_ext *ext = arg;
 
-/* Only end-of-invoke and adaptive wait for platform.runtimeDone; Managed Instances has none. */
-static void
-start_telemetry(struct lambda_ext *ext, struct event_base *base, const struct relay_settings *cfg)
-{
-	const struct telemetry_handlers h = {
-		.on_start = lifecycle_on_start,
-		.on_runtime_done = lifecycle_on_runtime_done,
-		.arg = ext->lc,
-	};
-	char *err = NULL;
-	int port = 0;
-
-	if ((cfg->flush_strategy != FLUSH_END_OF_INVOKE && cfg->flush_strategy != FLUSH_ADAPTIVE) ||
-	    cfg->managed_instances)
-		return;
-	ext->telemetry = telemetry_new(base, &h, &port, &err);
-	if (ext->telemetry == NULL) {
-		log_error("Cannot start the telemetry listener: %s; continuing without it",
-		    err ? err : "out of memory");
-		free(err);
-	}
-	lifecycle_set_telemetry_port(ext->lc, port);
-}
-
-/* Registered, but the lifecycle cannot run: tell Lambda through init/error, briefly waiting for the answer. */
-static void
-report_init_failure(struct lambda_api *api, const char *why)
-{
-	struct lambda_result res;
-
-	lambda_api_report_error(api, true, "Extension.InitFailed", why);
-	while (lambda_api_wait(api, 2000, &res) == 0 && res.cmd != LAMBDA_CMD_INIT_ERROR)
-		;
+	lambda_api_report_error(ext->api, init, type, message);
 }
 
 struct lambda_ext *
-lambda_ext_start(struct event_base *base, const struct relay_settings *cfg, struct upstream *up,
-    const char *name, char **reterr)
+lambda_ext_register(const struct relay_settings *cfg, const char *name, char **reterr)
 {
-	const struct lifecycle_api ops = {
-		.register_again = api_register_again,
-		.next = api_next,
-		.subscribe = api_subscribe,
-		.report_error = api_report_error,
-	};
-	struct lifecycle_api bound = ops;
 	struct lambda_ext *ext;
+	struct lambda_api_setup how = {
+		.runtime_api = cfg->runtime_api,
+		.name = name,
+		.invoke = !cfg->managed_instances,	/* Managed Instances offers no INVOKE */
+	};
 
 	*reterr = NULL;
 	if (cfg->runtime_api == NULL) {
@@ -109,22 +77,55 @@ lambda_ext_start(struct event_base *base, const struct relay_settings *cfg, stru
 	}
 	if ((ext = calloc(1, sizeof(*ext))) == NULL)
 		return NULL;
+	ext->cfg = cfg;
+	ext->telemetry_fd = -1;
+	if (lifecycle_wants_telemetry(cfg) && (ext->telemetry_fd = telemetry_socket(&how.telemetry_port)) < 0) {
+		log_error("Cannot start the telemetry listener: cannot listen on 127.0.0.1: %s; continuing without it",
+		    strerror(errno));
+		how.telemetry_port = 0;
+	}
+	ext->telemetry_port = how.telemetry_port;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	/* Register first: it is on the function's cold-start path. Managed Instances offers no INVOKE. */
-	ext->api = lambda_api_start(cfg->runtime_api, name, !cfg->managed_instances, reterr);
+	ext->curl_initialised = true;
+	ext->api = lambda_api_start(&how, reterr);
 	if (ext->api == NULL) {
 		lambda_ext_stop(ext);
 		return NULL;
 	}
-	bound.arg = ext->api;
-	ext->lc = lifecycle_new(base, cfg, up, &bound);
-	if (ext->lc == NULL || lambda_api_attach(ext->api, base, lifecycle_on_result, ext->lc) < 0) {
-		report_init_failure(ext->api, "out of memory starting the Lambda lifecycle");
-		lambda_ext_stop(ext);
-		return NULL;
-	}
-	start_telemetry(ext, base, cfg);
 	return ext;
+}
+
+int
+lambda_ext_follow(struct lambda_ext *ext, struct event_base *base, struct upstream *up)
+{
+	const struct lifecycle_api ops = {
+		.register_again = api_register_again,
+		.next = api_next,
+		.report_error = api_report_error,
+		.arg = ext,
+	};
+	struct telemetry_handlers h = {
+		.on_start = lifecycle_on_start,
+		.on_runtime_done = lifecycle_on_runtime_done,
+	};
+	struct lifecycle *lc = lifecycle_new(base, ext->cfg, up, &ops);
+
+	if (lc == NULL)
+		return -ENOMEM;
+	ext->lc = lc;
+	if (lambda_api_attach(ext->api, base, lifecycle_on_result, lc) < 0)
+		return -ENOMEM;
+	h.arg = lc;
+	if (ext->telemetry_fd >= 0) {
+		ext->telemetry = telemetry_new(base, &h, ext->telemetry_fd);
+		ext->telemetry_fd = -1;
+		if (ext->telemetry == NULL) {
+			log_error("Cannot start the telemetry listener: out of memory; continuing without it");
+			ext->telemetry_port = 0;
+		}
+	}
+	lifecycle_set_telemetry_port(lc, ext->telemetry_port);
+	return 0;
 }
 
 void
@@ -143,7 +144,7 @@ int
 lambda_ext_stop(struct lambda_ext *ext)
 {
 	int status;
-	bool curl_in_use;
+	bool curl_in_use, curl_initialised;
 
 	if (ext == NULL)
 		return 0;
@@ -152,8 +153,11 @@ lambda_ext_stop(struct lambda_ext *ext)
 	/* A thread still in a long poll keeps using libcurl until the process ends. */
 	curl_in_use = lambda_api_free(ext->api);
 	telemetry_free(ext->telemetry);
+	if (ext->telemetry_fd >= 0)
+		close(ext->telemetry_fd);
+	curl_initialised = ext->curl_initialised;
 	free(ext);
-	if (!curl_in_use)
+	if (curl_initialised && !curl_in_use)
 		curl_global_cleanup();
 	return status;
 }

@@ -12,14 +12,21 @@ struct lambda_ext;
 
 /*
  * Register with the Extensions API at cfg->runtime_api as `name` (the
- * executable's file name) at once, then follow Lambda events on `base`,
- * flushing `up` before freezes and draining it at SHUTDOWN. Call it last in
- * startup, after the listener is bound. The extension owns the forwarder's
- * idle callback from now on. When the lifecycle ends, the loop is exited.
- * NULL with *reterr (malloc'd) when the extension cannot start.
+ * executable's file name) at once: call it first in startup, as soon as the
+ * listener's sockets exist; the Lambda API client then subscribes to
+ * telemetry and sends the first event/next by itself, while the daemon builds
+ * the rest, the event loop included. Their results wait for
+ * lambda_ext_follow. NULL with *reterr (malloc'd, or NULL when out of memory)
+ * when the extension cannot start.
  */
-struct lambda_ext *lambda_ext_start(struct event_base *base, const struct relay_settings *cfg,
-	    struct upstream *up, const char *name, char **reterr);
+struct lambda_ext *lambda_ext_register(const struct relay_settings *cfg, const char *name, char **reterr);
+/*
+ * Follow Lambda events on `base`, flushing `up` before freezes and draining
+ * it at SHUTDOWN; before the loop runs. The extension owns the forwarder's
+ * idle callback from now on. When the lifecycle ends, the loop is exited.
+ * 0, or -ENOMEM.
+ */
+int	lambda_ext_follow(struct lambda_ext *ext, struct event_base *base, struct upstream *up);
 /* A stop signal: stop following events, send what is pending for at most budget_ms, then end the loop. */
 void	lambda_ext_drain(struct lambda_ext *ext, int64_t budget_ms);
 /* Call cb(arg) once when a drain begins (SHUTDOWN or a stop signal), before what is pending is counted. */

@@ -7,7 +7,10 @@
  * The state machine, one transition per event:
  *
  *   REGISTERING --registered--> SUBSCRIBING --subscribed or not--> WAITING
+ *   REGISTERING --registered, no telemetry port--> WAITING
  *   REGISTERING --INVOKE refused (403 Extension.InvalidEventType)--> REGISTERING (SHUTDOWN only)
+ * (the client sends the subscription and the first event/next by itself
+ * right after register: the lifecycle only follows their results)
  *   WAITING --INVOKE, flush at the end--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
  *   WAITING --INVOKE, flush at the start--> FLUSHING --idle or budget--> WAITING
  *   WAITING --SHUTDOWN--> DRAINING --idle or deadline--> DONE (exit 0)
@@ -382,6 +385,7 @@ on_registered(struct lifecycle *lx, const struct lambda_result *res)
 		log_warn("The Lambda Extensions API refused the INVOKE event (%s: %s); registering for SHUTDOWN only: profiles are forwarded as they come and drained at SHUTDOWN",
 		    res->error_type, res->error_message);
 		lx->shutdown_only = true;
+		upstream_resume(lx->up);
 		lx->api.register_again(lx->api.arg, false);
 		return;
 	}
@@ -394,20 +398,17 @@ on_registered(struct lifecycle *lx, const struct lambda_result *res)
 	if (lx->shutdown_only) {
 		log_info("Registered with the Lambda Extensions API for SHUTDOWN only (function '%s', %s): profiles are forwarded as they come and drained at SHUTDOWN",
 		    res->function_name, lx->cfg->managed_instances ? "Lambda Managed Instances" : "INVOKE not offered");
-		call_next(lx);
+		lx->state = LX_WAITING;
 		return;
 	}
 	log_info("Registered with the Lambda Extensions API (function '%s', flush strategy %s)",
 	    res->function_name, settings_flush_strategy_name(lx->cfg->flush_strategy));
-	if (lx->telemetry_port > 0 && (lx->cfg->flush_strategy == FLUSH_END_OF_INVOKE ||
-	    lx->cfg->flush_strategy == FLUSH_ADAPTIVE)) {
+	if (lx->telemetry_port > 0 && lifecycle_wants_telemetry(lx->cfg)) {
 		lx->state = LX_SUBSCRIBING;
-		lx->api.subscribe(lx->api.arg, lx->telemetry_port);
 		return;
 	}
-	if (lx->telemetry_port <= 0)
-		telemetry_unavailable(lx, "no local telemetry listener");
-	call_next(lx);
+	telemetry_unavailable(lx, "no local telemetry listener");
+	lx->state = LX_WAITING;
 }
 
 static void
@@ -443,13 +444,13 @@ lifecycle_on_result(const struct lambda_result *res, void *arg)
 		on_registered(lx, res);
 		break;
 	case LAMBDA_CMD_SUBSCRIBE:
-		if (res->ok) {
+		if (res->ok && lx->telemetry_port > 0) {
 			log_debug("Subscribed to platform telemetry on port %d", lx->telemetry_port);
 			lx->telemetry = true;
 		} else {
-			telemetry_unavailable(lx, res->error);
+			telemetry_unavailable(lx, res->ok ? "no local telemetry listener" : res->error);
 		}
-		call_next(lx);
+		lx->state = LX_WAITING;
 		break;
 	case LAMBDA_CMD_NEXT:
 		on_next(lx, res);
@@ -511,6 +512,8 @@ lifecycle_new(struct event_base *base, const struct relay_settings *cfg, struct 
 		return NULL;
 	}
 	upstream_on_idle(up, on_forwarder_idle, lx);
+	if (!lx->shutdown_only && cfg->flush_strategy != FLUSH_BACKGROUND)
+		upstream_pause(up);	/* the first event/next follows register unasked */
 	return lx;
 }
 
@@ -519,6 +522,13 @@ lifecycle_on_drain(struct lifecycle *lx, void (*cb)(void *), void *arg)
 {
 	lx->on_drain = cb;
 	lx->on_drain_arg = arg;
+}
+
+bool
+lifecycle_wants_telemetry(const struct relay_settings *cfg)
+{
+	return (cfg->flush_strategy == FLUSH_END_OF_INVOKE || cfg->flush_strategy == FLUSH_ADAPTIVE) &&
+	    !cfg->managed_instances;
 }
 
 void

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <json-c/json.h>
 
 #include "log.h"
+#include "tcp.h"
 #include "telemetry_listener.h"
 
 #define MAX_DELIVERY	(4 << 20)	/* twice the largest buffering maxBytes, plus metadata */
@@ -120,28 +122,30 @@ sandbox_address(char *buf, size_t size)
 	return found;
 }
 
-static int
-bound_port(struct evhttp_bound_socket *bs)
+int
+telemetry_socket(int *ret_port)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	int fd = tcp_listen("127.0.0.1", 0);
 
-	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &len) < 0)
+	if (fd >= 0 && (*ret_port = tcp_local_port(fd)) <= 0) {
+		close(fd);
+		errno = EADDRNOTAVAIL;
 		return -1;
-	return ntohs(sin.sin_port);
+	}
+	return fd;
 }
 
 struct telemetry *
-telemetry_new(struct event_base *base, const struct telemetry_handlers *h, int *ret_port, char **reterr)
+telemetry_new(struct event_base *base, const struct telemetry_handlers *h, int fd)
 {
 	struct telemetry *t = calloc(1, sizeof(*t));
-	struct evhttp_bound_socket *bs;
 	char sandbox[64];
-	int port;
+	int port = tcp_local_port(fd);
 
-	*reterr = NULL;
-	if (t == NULL || (t->http = evhttp_new(base)) == NULL) {
-		free(t);
+	if (t == NULL || (t->http = evhttp_new(base)) == NULL ||
+	    evhttp_accept_socket_with_handle(t->http, fd) == NULL) {
+		close(fd);
+		telemetry_free(t);
 		return NULL;
 	}
 	t->h = *h;
@@ -149,18 +153,10 @@ telemetry_new(struct event_base *base, const struct telemetry_handlers *h, int *
 	evhttp_set_allowed_methods(t->http, EVHTTP_REQ_POST | EVHTTP_REQ_PUT);
 	evhttp_set_max_body_size(t->http, MAX_DELIVERY);
 	evhttp_set_timeout(t->http, 30);
-	bs = evhttp_bind_socket_with_handle(t->http, "127.0.0.1", 0);
-	if (bs == NULL || (port = bound_port(bs)) < 0) {
-		if (asprintf(reterr, "cannot listen on 127.0.0.1: %s", strerror(errno)) < 0)
-			*reterr = NULL;
-		telemetry_free(t);
-		return NULL;
-	}
 	if (sandbox_address(sandbox, sizeof(sandbox)) && strcmp(sandbox, "127.0.0.1") != 0 &&
 	    evhttp_bind_socket(t->http, sandbox, (ev_uint16_t)port) < 0)
 		log_warn("Cannot listen for telemetry on %s port %d (sandbox.localdomain): %s; using 127.0.0.1 only",
 		    sandbox, port, strerror(errno));
-	*ret_port = port;
 	return t;
 }
 
@@ -169,6 +165,7 @@ telemetry_free(struct telemetry *t)
 {
 	if (t == NULL)
 		return;
-	evhttp_free(t->http);
+	if (t->http != NULL)
+		evhttp_free(t->http);
 	free(t);
 }

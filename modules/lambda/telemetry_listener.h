@@ -13,12 +13,17 @@ struct telemetry_handlers {
 };
 
 /*
- * Listen where Lambda delivers telemetry: the address /etc/hosts gives for
- * sandbox.localdomain, and 127.0.0.1 (local emulators), on one free port
- * (*ret_port). NULL with *reterr (malloc'd) when nothing could be bound.
+ * The socket Lambda delivers telemetry to, opened before registering so that
+ * its port (*ret_port) can be subscribed at once: 127.0.0.1 (local emulators)
+ * on a free port. fd, or -1 with errno.
  */
-struct telemetry *telemetry_new(struct event_base *base, const struct telemetry_handlers *h,
-	    int *ret_port, char **reterr);
+int	telemetry_socket(int *ret_port);
+/*
+ * Serve deliveries on fd (taken over, closed on failure), and on the same
+ * port at the address /etc/hosts gives for sandbox.localdomain. NULL when out
+ * of memory.
+ */
+struct telemetry *telemetry_new(struct event_base *base, const struct telemetry_handlers *h, int fd);
 void	telemetry_free(struct telemetry *t);
 
 #endif

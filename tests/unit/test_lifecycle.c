@@ -22,14 +22,16 @@
 #define TELEMETRY_PORT 4243
 
 /*
- * The commands the lifecycle sent, in order: 'r' register again (INVOKE and
- * SHUTDOWN), 'R' register again for SHUTDOWN only, 's' subscribe, 'n' next,
- * 'i'/'x' init/exit error.
+ * The event/next calls and the commands the lifecycle sent, in order: 'r'
+ * register again (INVOKE and SHUTDOWN), 'R' register again for SHUTDOWN only,
+ * 'n' event/next, 'i'/'x' init/exit error. As the real client does, the fake
+ * one sends the first event/next by itself once registered (and subscribed,
+ * when it was given a telemetry port): the lifecycle never asks for it.
  */
 struct rec {
 	char		 cmds[64];
 	int		 nexts;
-	int		 subscribe_port;
+	int		 client_port;	/* the port the client subscribes after register (0: none) */
 	char		 error_type[64];
 	uint64_t	 delivered_at_next;	/* the ledger's count when event/next was last sent */
 	size_t		 pending_at_next;
@@ -74,16 +76,10 @@ api_next(void *arg)
 static void
 api_register_again(void *arg, bool invoke)
 {
-	rec_cmd(arg, invoke ? 'r' : 'R');
-}
-
-static void
-api_subscribe(void *arg, int port)
-{
 	struct rec *r = arg;
 
-	rec_cmd(r, 's');
-	r->subscribe_port = port;
+	rec_cmd(r, invoke ? 'r' : 'R');
+	r->client_port = 0;	/* the client subscribes at the first register only */
 }
 
 static void
@@ -106,7 +102,6 @@ fx_start(struct fx *f, int status, const char *const *extra, int telemetry_port)
 	struct lifecycle_api api = {
 		.register_again = api_register_again,
 		.next = api_next,
-		.subscribe = api_subscribe,
 		.report_error = api_report_error,
 		.arg = &f->rec,
 	};
@@ -133,7 +128,9 @@ fx_start(struct fx *f, int status, const char *const *extra, int telemetry_port)
 		goto bail;
 	if ((f->lx = lifecycle_new(f->base, &f->cfg, f->up, &api)) == NULL)
 		goto bail;
-	lifecycle_set_telemetry_port(f->lx, telemetry_port);
+	/* As extension.c: a telemetry socket only when the strategy waits for runtimeDone. */
+	f->rec.client_port = lifecycle_wants_telemetry(&f->cfg) ? telemetry_port : 0;
+	lifecycle_set_telemetry_port(f->lx, f->rec.client_port);
 	return;
 bail:
 	printf("Bail out! cannot set the lifecycle up: %s\n", err ? err : "?");
@@ -169,6 +166,9 @@ feed(struct fx *f, enum lambda_cmd cmd, bool good)
 	if (cmd == LAMBDA_CMD_REGISTER)
 		snprintf(res.function_name, sizeof(res.function_name), "fn");
 	lifecycle_on_result(&res, f->lx);
+	/* The client's own event/next: after a register without a subscription, or after the subscription. */
+	if ((cmd == LAMBDA_CMD_REGISTER && good && f->rec.client_port == 0) || cmd == LAMBDA_CMD_SUBSCRIBE)
+		api_next(&f->rec);
 }
 
 static void
@@ -266,10 +266,9 @@ test_end_of_invoke(void)
 
 	fx_start(&f, 200, NULL, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "s", "end-of-invoke: registered, subscribes to telemetry");
-	is_int(f.rec.subscribe_port, TELEMETRY_PORT, "with the listener's port");
+	is_str(f.rec.cmds, "", "end-of-invoke: registered, nothing asked (the client subscribes by itself)");
 	feed(&f, LAMBDA_CMD_SUBSCRIBE, true);
-	is_str(f.rec.cmds, "sn", "subscribed: event/next");
+	is_str(f.rec.cmds, "n", "subscribed: the client's event/next, nothing asked");
 
 	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
 	lifecycle_on_start("r1", f.lx);
@@ -290,7 +289,7 @@ test_end_of_invoke(void)
 	is_int(f.rec.nexts, 2, "still no event/next while the runtime runs");
 	lifecycle_on_runtime_done("r2", "success", f.lx);
 	is_int(f.rec.nexts, 3, "runtimeDone with nothing pending: event/next at once");
-	is_str(f.rec.cmds, "snnn", "only subscribe and event/next were sent");
+	is_str(f.rec.cmds, "nnn", "only event/next was sent");
 
 	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 2000);
 	ok(loop_ends(&f), "SHUTDOWN with an empty forwarder: the loop ends");
@@ -351,7 +350,7 @@ test_runtime_done_first(void)
 	ok(still_running(&f, 100) && f.rec.nexts == 2, "a runtimeDone for another invoke does not count");
 	lifecycle_on_runtime_done("r2", "timeout", f.lx);
 	is_int(f.rec.nexts, 3, "its own does");
-	is_str(f.rec.cmds, "snnn", "commands: subscribe, then event/next each time");
+	is_str(f.rec.cmds, "nnn", "event/next each time, nothing else");
 	fx_stop(&f);
 }
 
@@ -378,14 +377,14 @@ test_telemetry_fallback(void)
 	fx_start(&f, 200, NULL, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
 	feed(&f, LAMBDA_CMD_SUBSCRIBE, false);
-	is_str(f.rec.cmds, "sn", "subscribe failed: event/next all the same");
+	is_str(f.rec.cmds, "n", "subscribe failed: event/next all the same");
 	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
-	is_str(f.rec.cmds, "snn", "INVOKE without telemetry: flushed at once, nothing waited for");
+	is_str(f.rec.cmds, "nn", "INVOKE without telemetry: flushed at once, nothing waited for");
 	fx_stop(&f);
 
 	fx_start(&f, 200, NULL, 0);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "n", "no telemetry listener: no subscribe, event/next");
+	is_str(f.rec.cmds, "n", "no telemetry listener: the client's event/next");
 	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
 	is_str(f.rec.cmds, "nn", "INVOKE: event/next at once");
 	fx_stop(&f);
@@ -418,7 +417,7 @@ test_start_of_invoke(void)
 
 	fx_start(&f, 200, env, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "n", "start-of-invoke: no subscribe, event/next");
+	is_str(f.rec.cmds, "n", "start-of-invoke: no telemetry, the client's event/next");
 	submit(&f);
 	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
 	is_int(f.rec.nexts, 1, "INVOKE with a profile queued: event/next waits for it");
@@ -440,7 +439,7 @@ test_background(void)
 
 	fx_start(&f, 200, env, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "n", "background: no subscribe, event/next");
+	is_str(f.rec.cmds, "n", "background: no telemetry, the client's event/next");
 	submit(&f);
 	feed_event(&f, LAMBDA_EV_INVOKE, "r1", 30000);
 	is_int(f.rec.nexts, 2, "INVOKE: event/next at once, even with a profile queued");
@@ -566,7 +565,7 @@ test_adaptive(void)
 
 	fx_start(&f, 200, env, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "s", "adaptive: subscribes to telemetry");
+	is_int(f.rec.client_port, TELEMETRY_PORT, "adaptive: the client subscribes the telemetry listener's port");
 	feed(&f, LAMBDA_CMD_SUBSCRIBE, true);
 	submit(&f);
 	ok(still_running(&f, 100) && f.remote.requests == 0, "the first event/next pauses too: nothing sent until an INVOKE");
@@ -591,7 +590,7 @@ test_adaptive(void)
 	ok(still_running(&f, 2300), "a gap longer than the busy interval");
 	ok(invoke_at_end(&f, "r6", true), "invoke 6 starts a new streak: flushed at its end again");
 	ok(invoke_at_end(&f, "r7", true), "invoke 7 (warm-up again): at its end");
-	is_str(f.rec.cmds, "snnnnnnnn", "only subscribe and event/next were sent");
+	is_str(f.rec.cmds, "nnnnnnnn", "only event/next was sent");
 	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 2000);
 	ok(loop_ends(&f) && lifecycle_exit_status(f.lx) == 0, "SHUTDOWN: the loop ends, exit status 0");
 	is_int(f.ledger.stats.delivered, 6, "every profile delivered once");
@@ -656,7 +655,8 @@ test_managed_instances(void)
 
 	fx_start(&f, 200, env, TELEMETRY_PORT);
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "n", "Managed Instances: no telemetry subscription, event/next");
+	is_int(f.rec.client_port, 0, "Managed Instances: no telemetry subscription");
+	is_str(f.rec.cmds, "n", "the client's event/next");
 	submit(&f);
 	submit(&f);
 	ok(lb_wait(f.base, delivered_reach, &f, LB_LIMIT_MS, NULL), "never paused: profiles go out while event/next waits");
@@ -682,7 +682,7 @@ test_register_retry(void)
 	is_str(f.rec.cmds, "R", "INVOKE refused at register: registers again for SHUTDOWN only");
 	ok(still_running(&f, 50), "and does not exit");
 	feed(&f, LAMBDA_CMD_REGISTER, true);
-	is_str(f.rec.cmds, "Rn", "registered: no telemetry subscription, event/next");
+	is_str(f.rec.cmds, "Rn", "registered: no telemetry subscription, the client's event/next");
 	submit(&f);
 	ok(lb_wait(f.base, delivered_reach, &f, LB_LIMIT_MS, NULL), "never paused: the profile goes out while event/next waits");
 	feed_event(&f, LAMBDA_EV_SHUTDOWN, NULL, 2000);

@@ -90,7 +90,7 @@ fx_start(struct fx *f, int status, const char *const *extra, const struct relay_
 		return -1;
 	}
 	listeners(before);
-	f->srv = server_new(f->base, &f->cfg, f->chain, &f->ledger, f->up, &bound);
+	f->srv = server_new(f->base, &f->cfg, NULL, f->chain, &f->ledger, f->up, &bound);
 	if (f->srv == NULL || bound != 1)
 		return -1;
 	listeners(after);

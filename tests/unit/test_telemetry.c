@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,8 @@ main(void)
 	struct event_base *base = event_base_new();
 	struct seen s = { 0 };
 	struct telemetry_handlers h = { on_start, on_runtime_done, &s };
-	struct telemetry *t;
-	char *err = NULL;
-	int port = 0;
+	struct telemetry *t = NULL;
+	int port = 0, fd;
 	static const char *const hostile[] = {
 		"[{\"type\":null,\"record\":{\"requestId\":\"x\"}}]",
 		"[{\"type\":7,\"record\":{\"requestId\":\"x\"}}]",
@@ -93,9 +93,11 @@ main(void)
 		"",
 	};
 
-	t = telemetry_new(base, &h, &port, &err);
+	fd = telemetry_socket(&port);
+	if (fd >= 0)
+		t = telemetry_new(base, &h, fd);
 	if (!ok(t != NULL && port > 0, "listener bound on a loopback port")) {
-		printf("#   %s\n", err != NULL ? err : "(no reason)");
+		printf("#   %s\n", fd < 0 ? strerror(errno) : "out of memory");
 		return done_testing();
 	}
 	is_int(post(base, port, "[{\"time\":\"2026-01-01T00:00:00.000Z\",\"type\":\"platform.start\","
