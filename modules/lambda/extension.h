@@ -1,4 +1,4 @@
-/* extension.h -- the Lambda extension as the daemon sees it: one start, one drain, one stop. */
+/* extension.h -- the Lambda extension as the daemon sees it: register first, then follow; one drain, one stop. */
 #ifndef RELAY_EXTENSION_H
 #define RELAY_EXTENSION_H
 
