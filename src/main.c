@@ -274,7 +274,8 @@ finish_selfprof(void *arg)
  * comes first of all once the listener's sockets exist (each extension's
  * register holds the function's runtime back), and the rest, the event loop
  * included, is built while the API client registers, subscribes to telemetry
- * and sends the first event/next.
+ * and sends the first event/next. In dev mode the listener is bound last,
+ * once everything it hands requests to exists.
  */
 static int
 run(struct daemon *d)
@@ -293,8 +294,9 @@ run(struct daemon *d)
 		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)");
 		return 1;
 	}
-	server_listen_early(&d->cfg, &early);
+	server_listeners_init(&early);
 	if (!d->cfg.dev_mode) {
+		server_listen_early(&d->cfg, &early);
 		d->lambda = lambda_ext_register(&d->cfg, d->name, &err);
 		if (d->lambda == NULL) {
 			log_error("Cannot start as a Lambda extension: %s; exiting", err ? err : "out of memory");

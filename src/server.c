@@ -273,6 +273,13 @@ log_bound(int fd, const char *host)
 }
 
 void
+server_listeners_init(struct server_listeners *ls)
+{
+	for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++)
+		ls->fd[i] = -1;
+}
+
+void
 server_listen_early(const struct relay_settings *cfg, struct server_listeners *ls)
 {
 	for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++)
@@ -323,8 +330,7 @@ server_new(struct event_base *base, const struct relay_settings *cfg, struct ser
 	int bound = 0;
 
 	if (early == NULL) {
-		for (size_t i = 0; i < SETTINGS_MAX_LISTEN; i++)
-			none.fd[i] = -1;
+		server_listeners_init(&none);
 		early = &none;
 	}
 	if (srv == NULL) {

@@ -15,6 +15,8 @@ struct server_listeners {
 	int	fd[SETTINGS_MAX_LISTEN];
 };
 
+/* None opened ahead. */
+void	server_listeners_init(struct server_listeners *ls);
 /*
  * Open the sockets of the cfg->listen addresses that are IP literals first
  * thing: a Lambda extension registers as soon as they exist, and builds the

@@ -36,6 +36,7 @@ start_sink byname --tls-cert "$T/good.pem" --tls-key "$T/good.key"
 # (evdns reads /etc/hosts: only run when localhost is 127.0.0.1 there and nothing else)
 if [ "$(awk '!/^#/ { for (i = 2; i <= NF; i++) if ($i == "localhost") print $1 }' /etc/hosts | sort -u)" = 127.0.0.1 ]; then
 	start_relay PYROSCOPE_REMOTE_ADDRESS="https://localhost:$SINK_PORT" SSL_CERT_FILE="$T/ca.pem" PYROSCOPE_LOG_LEVEL=debug
+	wait_until 10 grep -q 'Resolved localhost to 127.0.0.1' "$T/relay.log"	# the lookup is asynchronous
 	check "the remote's name is resolved before the first upload" grep -q 'Resolved localhost to 127.0.0.1' "$T/relay.log"
 	post "by name" 1 >/dev/null
 	check "delivered to https://localhost, certificate checked against the name" wait_until 10 test -f "$T/byname/req-001.head"
