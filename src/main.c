@@ -28,6 +28,7 @@ struct daemon {
 	struct chain		*chain;
 	struct upstream		*up;
 	struct server		*srv;
+	struct server_listeners	 early;		/* opened ahead, until server_new takes them */
 	struct lambda_ext	*lambda;	/* Lambda mode only */
 	struct selfprof		*selfprof;	/* PYROSCOPE_SELF_PROFILING only */
 	const char		*name;		/* the executable's file name */
@@ -281,7 +282,6 @@ static int
 run(struct daemon *d)
 {
 	struct log_config lc;
-	struct server_listeners early;
 	char *err = NULL;
 	int bound = 0;
 
@@ -294,14 +294,12 @@ run(struct daemon *d)
 		    "(set PYROSCOPE_DEV_MODE=true to run as a local relay)");
 		return 1;
 	}
-	server_listeners_init(&early);
 	if (!d->cfg.dev_mode) {
-		server_listen_early(&d->cfg, &early);
+		server_listen_early(&d->cfg, &d->early);
 		d->lambda = lambda_ext_register(&d->cfg, d->name, &err);
 		if (d->lambda == NULL) {
 			log_error("Cannot start as a Lambda extension: %s; exiting", err ? err : "out of memory");
 			free(err);
-			server_listeners_close(&early);
 			return 1;
 		}
 	}
@@ -309,7 +307,6 @@ run(struct daemon *d)
 	d->base = loop_new();
 	if (d->base == NULL || add_signals(d) < 0) {
 		log_error("Cannot start: cannot set up the event loop; exiting");
-		server_listeners_close(&early);
 		return 1;
 	}
 	log_info("Starting relay");
@@ -317,7 +314,6 @@ run(struct daemon *d)
 	if (chain_new(relay_modules, &d->cfg, &d->chain, &err) < 0) {
 		log_error("Cannot start: cannot initialise module %s; exiting", err ? err : "(out of memory)");
 		free(err);
-		server_listeners_close(&early);
 		return 1;
 	}
 	ledger_init(&d->ledger, d->chain);
@@ -325,10 +321,9 @@ run(struct daemon *d)
 	if (d->up == NULL) {
 		log_error("Cannot start: cannot set up the upstream client: %s; exiting", err ? err : "out of memory");
 		free(err);
-		server_listeners_close(&early);
 		return 1;
 	}
-	d->srv = server_new(d->base, &d->cfg, &early, d->chain, &d->ledger, d->up, &bound);
+	d->srv = server_new(d->base, &d->cfg, &d->early, d->chain, &d->ledger, d->up, &bound);
 	if (d->srv == NULL || bound == 0) {
 		if (d->cfg.dev_mode) {
 			log_error("No listen address could be bound (PYROSCOPE_LISTEN_ADDRESS); exiting");
@@ -367,6 +362,7 @@ teardown(struct daemon *d)
 	/* Lambda: the lifecycle left 150 ms before the SHUTDOWN deadline; take at most 100 of them. */
 	selfprof_stop(d->selfprof, d->cfg.dev_mode ? d->cfg.timeout_ns / 1000000 : 100);
 	server_free(d->srv);
+	server_listeners_close(&d->early);	/* a start that failed before server_new */
 	if (d->up != NULL) {
 		upstream_free(d->up);	/* drops and counts what is left */
 		log_summary(d, "Relay stopped");
@@ -387,6 +383,7 @@ main(int argc, char **argv)
 	int check = 0, status, lambda_status;
 
 	memset(&d, 0, sizeof(d));
+	server_listeners_init(&d.early);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);

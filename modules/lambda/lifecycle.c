@@ -9,13 +9,14 @@
  *   REGISTERING --registered--> SUBSCRIBING --subscribed or not--> WAITING
  *   REGISTERING --registered, no telemetry port--> WAITING
  *   REGISTERING --INVOKE refused (403 Extension.InvalidEventType)--> REGISTERING (SHUTDOWN only)
- * (the client sends the subscription and the first event/next by itself
- * right after register: the lifecycle only follows their results)
  *   WAITING --INVOKE, flush at the end--> RUNNING --runtimeDone--> FLUSHING --idle or budget--> WAITING
  *   WAITING --INVOKE, flush at the start--> FLUSHING --idle or budget--> WAITING
  *   WAITING --SHUTDOWN--> DRAINING --idle or deadline--> DONE (exit 0)
  *   any but DONE --SIGTERM/SIGINT (lifecycle_drain)--> DRAINING
  *   any --event/next failed--> STOPPING --exit/error answered--> DONE (exit 1)
+ *
+ * The client sends the subscription and the first event/next by itself right
+ * after register: the lifecycle only follows their results.
  *
  * The sandbox freezes as soon as the runtime and every extension have called
  * event/next, so whatever is still queued or in flight then waits, maybe for
