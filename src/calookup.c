@@ -58,8 +58,14 @@ struct calookup {
 	enum { PREFETCH_NONE, PREFETCH_RUNNING, PREFETCH_DONE, PREFETCH_JOINED } prefetch_state;
 };
 
-static const char *const cert_labels[] = {
-	"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE", NULL
+/* The PEM labels of a certificate, each with the line that ends its block. */
+static const struct {
+	const char	*label;
+	const char	*end;
+} cert_labels[] = {
+	{ "CERTIFICATE", "-----END CERTIFICATE-----" },
+	{ "X509 CERTIFICATE", "-----END X509 CERTIFICATE-----" },
+	{ "TRUSTED CERTIFICATE", "-----END TRUSTED CERTIFICATE-----" },
 };
 
 /* ---- the index ------------------------------------------------------------------ */
@@ -75,16 +81,19 @@ hash_bytes(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* The first `marker` in [p, end) that starts a line, or NULL. */
+/*
+ * The first `marker` (which starts with '-') in [p, end) that starts a line, or
+ * NULL. Base64 has no '-', so a search for that byte skips a body at once.
+ */
 static const char *
 find_marker(const char *start, const char *p, const char *end, const char *marker)
 {
 	size_t n = strlen(marker);
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), marker, n)) != NULL) {
-		if (p == start || p[-1] == '\n')
+	while (p < end && (p = memchr(p, '-', (size_t)(end - p))) != NULL) {
+		if ((p == start || p[-1] == '\n') && (size_t)(end - p) >= n && memcmp(p, marker, n) == 0)
 			return p;
-		p += n;
+		p++;
 	}
 	return NULL;
 }
@@ -199,18 +208,35 @@ b64_reset(struct b64 *st)
 static ssize_t
 b64_decode(struct b64 *st, const char *in, size_t n, unsigned char *out)
 {
-	size_t o = 0;
+	const unsigned char *v = st->value;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < n && !st->done; i++) {
-		unsigned v = st->value[(unsigned char)in[i]];
+	while (i < n && !st->done) {
+		unsigned c = v[(unsigned char)in[i]];
 
-		if (v >= B64_SKIP) {
-			if (v == B64_BAD)
+		/* Four data characters on a byte boundary (most of a line) make three bytes. */
+		if (st->bits == 0 && n - i >= 4) {
+			uint32_t c1 = v[(unsigned char)in[i + 1]], c2 = v[(unsigned char)in[i + 2]],
+			    c3 = v[(unsigned char)in[i + 3]];
+
+			if ((c | c1 | c2 | c3) < B64_SKIP) {
+				uint32_t w = c << 18 | c1 << 12 | c2 << 6 | c3;
+
+				out[o++] = (unsigned char)(w >> 16);
+				out[o++] = (unsigned char)(w >> 8);
+				out[o++] = (unsigned char)w;
+				i += 4;
+				continue;
+			}
+		}
+		i++;
+		if (c >= B64_SKIP) {
+			if (c == B64_BAD)
 				return -1;
-			st->done = v == B64_END;
+			st->done = c == B64_END;
 			continue;
 		}
-		st->acc = st->acc << 6 | (uint32_t)v;
+		st->acc = st->acc << 6 | (uint32_t)c;
 		st->bits += 6;
 		if (st->bits >= 8) {
 			st->bits -= 8;
@@ -273,33 +299,30 @@ index_bytes(struct cafile *f, const char *buf, size_t size)
 	unsigned char *der = NULL;
 	struct b64 st;
 	size_t dercap = 0, cap = 0;
-	char marker[64];
 	int rc = 0;
 
 	b64_init(&st);
 	while ((p = find_marker(buf, p, end, "-----BEGIN ")) != NULL) {
-		const char *const *l;
+		size_t l, nl = sizeof(cert_labels) / sizeof(cert_labels[0]);
 		uint64_t hash;
-		int n;
 
 		label = p + 11;
 		lend = label;
 		while (lend < end && *lend != '-' && *lend != '\n')
 			lend++;
-		for (l = cert_labels; *l != NULL; l++)
-			if ((size_t)(lend - label) == strlen(*l) && memcmp(label, *l, strlen(*l)) == 0)
+		for (l = 0; l < nl; l++)
+			if ((size_t)(lend - label) == strlen(cert_labels[l].label) &&
+			    memcmp(label, cert_labels[l].label, (size_t)(lend - label)) == 0)
 				break;
 		body = memchr(p, '\n', (size_t)(end - p));
-		if (*l == NULL || body == NULL) {
+		if (l == nl || body == NULL) {
 			p = body != NULL ? body + 1 : end;
 			continue;
 		}
 		body++;
-		n = snprintf(marker, sizeof(marker), "-----END %s-----", *l);
-		if (n < 0 || (size_t)n >= sizeof(marker) ||
-		    (stop = find_marker(buf, body, end, marker)) == NULL)
+		if ((stop = find_marker(buf, body, end, cert_labels[l].end)) == NULL)
 			break;
-		bend = stop + n;
+		bend = stop + strlen(cert_labels[l].end);
 		if ((size_t)(stop - body) + 3 > dercap) {
 			unsigned char *d = realloc(der, (size_t)(stop - body) + 3);
 
