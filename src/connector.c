@@ -83,6 +83,17 @@ on_start(evutil_socket_t fd, short what, void *arg)
 	lookup_start(arg);
 }
 
+void
+connector_warm(struct connector *c)
+{
+	char *err = NULL;
+
+	lookup_start(c);
+	/* A failure is left to the first connection, which tries again and logs it. */
+	if (c->tls != NULL && tls_client_prepare(c->tls, &err) != 0)
+		free(err);
+}
+
 struct connector *
 connector_new(struct event_base *base, const struct relay_settings *cfg, const struct timeval *timeout)
 {
@@ -98,7 +109,7 @@ connector_new(struct event_base *base, const struct relay_settings *cfg, const s
 		goto fail;
 	event_active(c->start, 0, 0);
 	if (cfg->unsendable == NULL && cfg->remote.https) {
-		/* The TLS context and the CA store come with the first connection: none at startup. */
+		/* The TLS context and the CA store come with connector_warm or the first connection. */
 		c->tls = tls_client_new();
 		if (c->tls == NULL)
 			goto fail;

@@ -17,12 +17,19 @@ struct proxy;
 /*
  * Connections to cfg->remote, each bounded by `timeout`. Nothing is read,
  * looked up or made at startup: the DNS client and the lookup of the first
- * hop (the remote, or the proxy) start on the loop's first turn, or at the
- * first connection; the TLS context at the first TLS connection. NULL when
- * out of memory.
+ * hop (the remote, or the proxy) start on the loop's first turn; the TLS
+ * context (and the CA bundle's index) with connector_warm, or at the first TLS
+ * connection if that comes first. NULL when out of memory.
  */
 struct connector *connector_new(struct event_base *base, const struct relay_settings *cfg,
 	    const struct timeval *timeout);
+/*
+ * Everything the first connection needs but the connection itself, made now:
+ * the lookup, the TLS context, the CA bundle's index (in the background). For
+ * when the relay is up and its start-up work is done, so that the first
+ * upload does not pay for it. Failures are left to the first connection.
+ */
+void	connector_warm(struct connector *c);
 /* Free c; every connection it made must be freed before. NULL-safe. */
 void	connector_free(struct connector *c);
 /*

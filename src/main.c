@@ -340,6 +340,9 @@ run(struct daemon *d)
 	d->selfprof = selfprof_start(d->base, &d->cfg, d->srv, &d->ledger);
 	if (d->selfprof != NULL && d->lambda != NULL)
 		lambda_ext_on_drain(d->lambda, finish_selfprof, d->selfprof);
+	/* The first upload's TLS set-up, made now; a Lambda extension's lifecycle does it once init is over. */
+	if (d->lambda == NULL)
+		upstream_warm(d->up);
 	event_base_dispatch(d->base);
 	return 0;
 }

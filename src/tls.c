@@ -15,6 +15,18 @@
 #include "strutil.h"
 #include "tls.h"
 
+/*
+ * OpenSSL's text for err. The strings are loaded here, the first time: an
+ * OpenSSL built not to load them at start (the Lambda layer's) has them for the
+ * log all the same; elsewhere they are loaded already and this does nothing.
+ */
+static void
+error_text(unsigned long err, char *buf, size_t size)
+{
+	(void)OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+	ERR_error_string_n(err, buf, size);
+}
+
 static char *
 openssl_reason(const char *what)
 {
@@ -24,7 +36,7 @@ openssl_reason(const char *what)
 
 	if (err == 0)
 		return strdup(what);
-	ERR_error_string_n(err, buf, sizeof(buf));
+	error_text(err, buf, sizeof(buf));
 	if (asprintf(&out, "%s: %s", what, buf) < 0)
 		return NULL;
 	return out;
@@ -91,6 +103,8 @@ tls_client_ctx_new(char **reterr)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	/* Index the CA bundle in the background from now: the first verification finds it done. */
+	(void)calookup_prefetch(SSL_CTX_get_cert_store(ctx));
 	return ctx;
 }
 
@@ -123,19 +137,27 @@ tls_client_new(void)
 	return calloc(1, sizeof(struct tls_client));
 }
 
+int
+tls_client_prepare(struct tls_client *tc, char **reterr)
+{
+	if (tc->ctx != NULL)
+		return 0;
+	if ((tc->ctx = tls_client_ctx_new(reterr)) == NULL)
+		return -1;
+	/* Reconnects resume the last session: one round trip and no certificate work saved each. */
+	SSL_CTX_set_app_data(tc->ctx, tc);
+	SSL_CTX_set_session_cache_mode(tc->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(tc->ctx, on_new_session);
+	return 0;
+}
+
 SSL *
 tls_client_open(struct tls_client *tc, const char *host, char **reterr)
 {
 	SSL *ssl;
 
-	if (tc->ctx == NULL) {
-		if ((tc->ctx = tls_client_ctx_new(reterr)) == NULL)
-			return NULL;
-		/* Reconnects resume the last session: one round trip and no certificate work saved each. */
-		SSL_CTX_set_app_data(tc->ctx, tc);
-		SSL_CTX_set_session_cache_mode(tc->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-		SSL_CTX_sess_set_new_cb(tc->ctx, on_new_session);
-	}
+	if (tls_client_prepare(tc, reterr) != 0)
+		return NULL;
 	if ((ssl = tls_client_ssl_new(tc->ctx, host)) == NULL) {
 		*reterr = openssl_reason("cannot create a TLS connection");
 		return NULL;
@@ -173,8 +195,6 @@ tls_client_ssl_new(SSL_CTX *ctx, const char *host)
 		SSL_free(ssl);
 		return NULL;
 	}
-	/* The first connection: index the CA bundle while the handshakes travel. */
-	(void)calookup_prefetch(SSL_CTX_get_cert_store(ctx));
 	return ssl;
 }
 
@@ -191,7 +211,7 @@ tls_describe_error(SSL *ssl, unsigned long err, char *buf, size_t size)
 	if (err != 0) {
 		char reason[200];
 
-		ERR_error_string_n(err, reason, sizeof(reason));
+		error_text(err, reason, sizeof(reason));
 		snprintf(buf, size, "TLS error: %s", reason);
 		return;
 	}

@@ -602,6 +602,12 @@ upstream_submit(struct upstream *up, struct relay_req *rr)
 	return 0;
 }
 
+void
+upstream_warm(struct upstream *up)
+{
+	connector_warm(up->connector);
+}
+
 size_t
 upstream_pending(const struct upstream *up)
 {

@@ -36,6 +36,12 @@ int	upstream_submit(struct upstream *up, struct relay_req *rr);
  */
 void	upstream_pause(struct upstream *up);
 void	upstream_resume(struct upstream *up);
+/*
+ * Make what the first connection to the remote needs (connector_warm): once
+ * the relay is up, in dev mode; once its registration and first event/next are
+ * out, in Lambda mode (the lifecycle's call).
+ */
+void	upstream_warm(struct upstream *up);
 /* Requests queued (including those waiting for a retry) or in flight. */
 size_t	upstream_pending(const struct upstream *up);
 /*

@@ -61,6 +61,7 @@
 #define INVOKE_MARGIN_MS	50	/* event/next this long before the function's deadline */
 #define SHUTDOWN_MARGIN_MS	150	/* exit this long before the SHUTDOWN deadline */
 #define START_WATCHDOG_MS	2000	/* no platform.start by then: telemetry is not arriving */
+#define WARM_AFTER_MS		10	/* the TLS set-up this long after the first event/next */
 #define RECENT			4
 
 enum lx_state {
@@ -159,6 +160,30 @@ call_next(struct lifecycle *lx)
 		upstream_pause(lx->up);
 	lx->state = LX_WAITING;
 	lx->api.next(lx->api.arg);
+}
+
+static void
+on_warm(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	upstream_warm(arg);
+}
+
+/*
+ * Init is over for Lambda: the API thread sends the first event/next by itself
+ * right after this result. What the first upload needs (TLS context, CA index)
+ * is made WARM_AFTER_MS later, while the sandbox waits for its first event,
+ * rather than beside that request and the runtime's own start.
+ */
+static void
+init_done(struct lifecycle *lx)
+{
+	struct timeval tv = { 0, WARM_AFTER_MS * 1000 };
+
+	lx->state = LX_WAITING;
+	if (event_base_once(lx->base, -1, EV_TIMEOUT, on_warm, lx->up, &tv) != 0)
+		upstream_warm(lx->up);
 }
 
 static void
@@ -399,7 +424,7 @@ on_registered(struct lifecycle *lx, const struct lambda_result *res)
 	if (lx->shutdown_only) {
 		log_info("Registered with the Lambda Extensions API for SHUTDOWN only (function '%s', %s): profiles are forwarded as they come and drained at SHUTDOWN",
 		    res->function_name, lx->cfg->managed_instances ? "Lambda Managed Instances" : "INVOKE not offered");
-		lx->state = LX_WAITING;
+		init_done(lx);
 		return;
 	}
 	log_info("Registered with the Lambda Extensions API (function '%s', flush strategy %s)",
@@ -409,7 +434,7 @@ on_registered(struct lifecycle *lx, const struct lambda_result *res)
 		return;
 	}
 	telemetry_unavailable(lx, "no local telemetry listener");
-	lx->state = LX_WAITING;
+	init_done(lx);
 }
 
 static void
@@ -451,7 +476,7 @@ lifecycle_on_result(const struct lambda_result *res, void *arg)
 		} else {
 			telemetry_unavailable(lx, res->ok ? "no local telemetry listener" : res->error);
 		}
-		lx->state = LX_WAITING;
+		init_done(lx);
 		break;
 	case LAMBDA_CMD_NEXT:
 		on_next(lx, res);

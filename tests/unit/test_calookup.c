@@ -602,6 +602,43 @@ test_s_server(void)
 	}
 }
 
+/*
+ * A TLS failure that is not about a certificate is logged with OpenSSL's own
+ * reason, also where OpenSSL does not load its error strings at start (the
+ * Lambda layer's build): the peer answers a ClientHello in plain HTTP.
+ */
+static void
+test_error_text(void)
+{
+	static const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	struct tls_client *tc = tls_client_new();
+	char *err = NULL, text[256] = "";
+	SSL *ssl = NULL;
+	int sv[2] = { -1, -1 };
+
+	if (!ok(tc != NULL && tls_client_prepare(tc, &err) == 0 &&
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 &&
+	    write(sv[1], reply, sizeof(reply) - 1) == (ssize_t)(sizeof(reply) - 1) &&
+	    (ssl = tls_client_open(tc, "localhost", &err)) != NULL && SSL_set_fd(ssl, sv[0]) == 1,
+	    "a TLS client over a socket whose peer speaks plain HTTP")) {
+		printf("#   %s\n", err ? err : "?");
+		free(err);
+	} else {
+		ok(SSL_connect(ssl) != 1, "the handshake fails");
+		tls_describe_error(ssl, ERR_peek_error(), text, sizeof(text));
+		ok(strstr(text, "TLS error: error:") == text && strstr(text, "wrong version number") != NULL,
+		    "the failure is described with OpenSSL's reason text");
+		printf("#   %s\n", text);
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	tls_client_free(tc);
+}
+
 static void
 cleanup(void)
 {
@@ -639,6 +676,7 @@ main(void)
 	test_store();
 	test_sink();
 	test_s_server();
+	test_error_text();
 	cleanup();
 	return done_testing();
 }
