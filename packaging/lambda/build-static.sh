@@ -49,12 +49,34 @@ no-rfc3779 no-dh no-dsa no-ec2m no-gost no-sm2 no-sm3 no-sm4 no-aria no-bf no-ca
 no-cast no-des no-idea no-md4 no-mdc2 no-rc2 no-rc4 no-rc5 no-rmd160 no-seed no-whirlpool
 no-blake2 no-cmac no-ocb no-siv no-siphash no-scrypt no-multiblock no-weak-ssl-ciphers
 no-ssl-trace enable-ec_nistp_64_gcc_128"
-# One edit of OpenSSL's build (in a copy of its tree, never in the shared one): no
-# P-256 "nistz256" assembly, whose 150 KB precomputed table alone made the zip 135 KB
-# larger. P-256 then uses the constant-time 64-bit C code enabled above
-# (ec_nistp_64_gcc_128); packaging/lambda/README.md has what that costs a handshake.
-OPENSSL_EDIT='s/^\( *\$ECASM_\(x86_64\|aarch64\)=\)ecp_nistz256\.c ecp_nistz256-[a-z0-9_]*\.[sS] */\1/
-s/^\( *\$ECDEF_\(x86_64\|aarch64\)=\)ECP_NISTZ256_ASM */\1/'
+# Edits of OpenSSL's sources (in a copy of its tree, never in the shared one), one
+# "FILE SED-SCRIPT" pair per line; each must change its file, or the build stops.
+# - P-256 keeps the "nistz256" assembly (about three times faster than the C code on
+#   an ECDSA verification) but not its 150 KB table of precomputed multiples of the
+#   generator, which alone made the zip 135 KB larger: the generator is then handled
+#   like any other point, by the same assembly.
+# - The default provider offers only the algorithms a TLS 1.2/1.3 client, X.509
+#   verification and the CTR DRBG use: fewer to construct and name on the first
+#   handshake, and their code is left out. Gone: AES-192, AES in ECB/CTR (but the
+#   DRBG's AES-256), CBC-CTS, OFB, CFB, XTS, CCM and key-wrap modes, plain ChaCha20,
+#   SHA-3 and SHAKE-128 (SHAKE-256 stays for Ed448), KMAC and GMAC, the KDFs other
+#   than HKDF, TLS 1.3's and TLS 1.2's, the hash and HMAC DRBGs and the test RNG;
+#   the legacy names of those ciphers and digests; the key decoders but those of
+#   public keys (SubjectPublicKeyInfo), the only ones certificates need.
+# - The error strings are not loaded by the first SSL_CTX_new or error state, but
+#   by src/tls.c when it first describes an OpenSSL error: the same text in the
+#   log, and no hash of a few thousand strings in a relay that never fails.
+# packaging/lambda/README.md has what each costs and saves.
+OPENSSL_EDITS='crypto/ec/ecp_nistz256.c s/preComputedTable = ecp_nistz256_precomputed;/preComputedTable = NULL;/;s/if (generator != NULL \&\& ecp_nistz256_is_affine_G(generator)) {/if (0) {/
+crypto/ec/asm/ecp_nistz256-x86_64.pl s/^while (@line=splice(@arr,0,16)) {$/while (0) {/
+crypto/ec/asm/ecp_nistz256-armv8.pl s/^for(1\.\.37) {$/for(1..0) {/
+providers/defltprov.c /PROV_NAMES_\(AES_192_[A-Z0-9_]*\|AES_128_ECB\|AES_[0-9]*_CTR\|AES_[0-9]*_CBC_CTS\|AES_[0-9]*_OFB\|AES_[0-9]*_CFB[18]*\|AES_[0-9]*_XTS\|AES_[0-9]*_CCM\|AES_[0-9]*_WRAP[A-Z_]*\|ChaCha20\|SHA3_[0-9]*\|SHAKE_128\|GMAC\|KMAC_[0-9]*\|KECCAK_KMAC_[0-9]*\|SSKDF\|PBKDF2\|PKCS12KDF\|SSHKDF\|X963KDF\|KBKDF\|X942KDF_ASN1\|KRB5KDF\|HASH_DRBG\|HMAC_DRBG\|TEST_RAND\),/{/AES_256_CTR,/b;/[)}],\? *$/!N;d}
+providers/decoders.inc /^DECODER.*\(PrivateKeyInfo\|type_specific\|, der, \(EC\|RSA\|SM2\), \|msblob\|pvk\|pem, der\)/d
+crypto/evp/c_allc.c /EVP_add_cipher(EVP_\(aes_192_[a-z0-9_]*\|aes_128_ecb\|aes_128_ctr\|aes_[0-9]*_\(cfb[18]\?\|ofb\|xts\|ccm\|wrap\|wrap_pad\)\|chacha20\)());/d;/EVP_add_cipher_alias(SN_\(id_aes[0-9]*_wrap\|aes_192_cbc\), /d
+crypto/evp/c_alld.c /EVP_add_digest(EVP_\(sha3_[0-9]*\|shake128\)());/d
+crypto/err/err.c /OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);/d
+ssl/ssl_lib.c s/OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, NULL)/OPENSSL_init_ssl(0, NULL)/
+ssl/ssl_sess.c s/OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, NULL)/OPENSSL_init_ssl(0, NULL)/'
 
 # libevent: the relay uses its core, HTTP, DNS, OpenSSL bufferevents and pthreads.
 LIBEVENT_CONFIG="--disable-shared --enable-static --enable-openssl --disable-samples
@@ -259,15 +281,16 @@ dep() {
 host_args() { [ "$ARCH" = x86_64 ] || echo "--host=$TRIPLE"; }
 
 # openssl_tree DIR: a copy of OpenSSL's source tree in DIR (hard links where it can)
-# with OPENSSL_EDIT applied to crypto/ec/build.info; dies when the edit no longer applies.
+# with OPENSSL_EDITS applied; dies when an edit no longer changes its file.
 openssl_tree() {
 	cp -al "$OPENSSL_SRC" "$1" 2>/dev/null || { rm -rf "$1"; cp -a "$OPENSSL_SRC" "$1"; } ||
 		die "cannot copy $OPENSSL_SRC"
-	_bi=crypto/ec/build.info
-	rm -f "$1/$_bi"
-	sed -e "$OPENSSL_EDIT" "$OPENSSL_SRC/$_bi" >"$1/$_bi" || die "cannot write $1/$_bi"
-	! grep -qE '^ *\$EC(ASM|DEF)_(x86_64|aarch64)=.*(nistz256|NISTZ256)' "$1/$_bi" ||
-		die "OpenSSL's $_bi changed: the nistz256 edit (OPENSSL_EDIT) no longer applies"
+	printf '%s\n' "$OPENSSL_EDITS" | while read -r _f _script; do
+		rm -f "$1/$_f"
+		sed -e "$_script" "$OPENSSL_SRC/$_f" >"$1/$_f" || die "cannot write $1/$_f"
+		! cmp -s "$OPENSSL_SRC/$_f" "$1/$_f" ||
+			die "OpenSSL's $_f changed: its edit in OPENSSL_EDITS no longer applies"
+	done
 }
 
 build_openssl() {	# PREFIX BUILD LOG
@@ -323,7 +346,7 @@ build_jsonc() {	# PREFIX BUILD LOG
 deps() {
 	_sfx="$TOOLKEY-$DEPS_RECIPE"
 	_cflags=$(optkey "$BUILD_CFLAGS")
-	_ossl=$(optkey "$_cflags" "$OPENSSL_CONFIG" "$OPENSSL_EDIT" "$OPENSSLDIR")
+	_ossl=$(optkey "$_cflags" "$OPENSSL_CONFIG" "$OPENSSL_EDITS" "$OPENSSLDIR")
 	dep openssl "$OPENSSL_VER-$_sfx-$_ossl" build_openssl;	PREFIX_openssl=$DEP_PREFIX
 	dep libevent "$LIBEVENT_VER-$_sfx-$(optkey "$_cflags" "$LIBEVENT_CONFIG" "$_ossl")" \
 		build_libevent;					PREFIX_libevent=$DEP_PREFIX
@@ -503,10 +526,27 @@ symbol_args() {
 	}'
 }
 
+# hot_ldscript FILE: the linker's own script for this static link, with the functions of
+# packaging/lambda/hot-text.txt first in .text, in its order (hot-text.sh says why).
+hot_ldscript() {
+	# shellcheck disable=SC2086
+	"$CC" $BUILD_LDFLAGS -Wl,--verbose -x c /dev/null -o /dev/null 2>/dev/null | awk -v hot="$SRC/packaging/lambda/hot-text.txt" '
+		/^=====/ { inside = !inside; next }
+		!inside { next }
+		/^ *\*\(\.text\.unlikely / && !done {
+			while ((getline f < hot) > 0)
+				if (f !~ /^#/ && f != "")
+					printf "    *(.text.%s)\n", f
+			done = 1
+		}
+		{ print }
+		END { exit !done }' >"$1"
+}
+
 project() {
 	_b=$OUT/build-$ARCH
 	_cflags=$(echo $BUILD_CFLAGS)
-	_ldflags="$BUILD_LDFLAGS $_cflags -Wl,-Map=pyroscope-lambda-extension.map"
+	_ldflags="$BUILD_LDFLAGS $_cflags -Wl,-T,$_b/hot-text.ld -Wl,-Map=pyroscope-lambda-extension.map"
 	_key="$CC $PKGCONF $RECIPE $SRC $_cflags $_ldflags"
 	if [ -f "$_b/.static-key" ] && [ "$(cat "$_b/.static-key")" != "$_key" ]; then
 		log "dependencies or flags changed: configuring $_b afresh"
@@ -516,6 +556,7 @@ project() {
 		rm -rf "$_b"
 	fi
 	mkdir -p "$_b"
+	hot_ldscript "$_b/hot-text.ld" || die "cannot write the linker script $_b/hot-text.ld"
 	_log=$_b/build.log
 	: >"$_log"
 	if [ ! -f "$_b/Makefile" ]; then

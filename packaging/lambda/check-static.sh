@@ -119,6 +119,44 @@ check_tls() {
 	fi
 }
 
+# check_hot ARCH: build-static.sh links the functions of hot-text.txt first in .text
+# (hot_ldscript). From the build tree's linker script and map: of .text's input sections,
+# in address order, every .text.NAME section the script names comes before all others.
+check_hot() {
+	arch_setup "$1"
+	_map=$OUT/build-$ARCH/pyroscope-lambda-extension.map
+	_ld=$OUT/build-$ARCH/hot-text.ld
+	if [ ! -f "$_map" ] || [ ! -f "$_ld" ]; then
+		ok "$ARCH: hot functions first in .text # SKIP no linker map and script in $OUT/build-$ARCH"
+		return
+	fi
+	set -- $(awk -v ld="$_ld" '
+		BEGIN {
+			while ((getline l < ld) > 0)
+				if (l ~ /^ *\*\(\.text\.[^ ()]*\)$/) { sub(/^ *\*\(/, "", l); sub(/\)$/, "", l); want[l] = 1 }
+		}
+		/^Linker script and memory map/ { on = 1; next }
+		!on { next }
+		/^\.[^ ]*/ { out = $1 }
+		out != ".text" { next }
+		{
+			line = $0
+			if (pending != "") { line = pending " " line; pending = "" }
+			n = split(line, a, /[ \t]+/)
+			if (n == 2 && a[1] == "" && a[2] ~ /^\./) { pending = line; next }
+			if (a[1] == "") { for (i = 1; i < n; i++) a[i] = a[i + 1]; n-- }
+			if (n != 4 || a[1] !~ /^\./ || a[2] !~ /^0x/ || a[3] ~ /^0x0*$/) next
+			if (a[1] in want) { hot++; if (cold) late++ } else if (!cold) { cold = 1; end = a[2] }
+		}
+		END { printf "%d %d %s\n", hot + 0, late + 0, end }' "$_map")
+	if [ "$1" -gt 1000 ] && [ "$2" -eq 0 ]; then
+		ok "$ARCH: the $1 hot functions (hot-text.txt) come first in .text, up to $3"
+	else
+		not_ok "$ARCH: the hot functions (hot-text.txt) come first in .text"
+		diag "$1 hot sections, $2 of them after other code"
+	fi
+}
+
 # check_zip ZIP ARCH: the layer holds the binary, executable, and nothing else.
 check_zip() {
 	arch_setup "$2"
@@ -151,6 +189,7 @@ for a in x86_64 arm64; do
 	if [ -f "$OUT/$BIN_NAME" ]; then
 		found=1
 		check_binary "$OUT/$BIN_NAME" "$a"
+		check_hot "$a"
 		check_tls "$a"
 	fi
 	if [ -f "$OUT/$BIN_NAME.zip" ]; then
