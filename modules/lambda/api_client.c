@@ -15,11 +15,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -31,6 +32,7 @@
 
 #define RESPONSE_MAX	(1 << 20)
 #define CALL_TIMEOUT_MS	10000L	/* every call but event/next, which must not time out */
+#define START_WAIT_MS	50	/* lambda_api_start waits this long at most for the start-up calls */
 
 struct command {
 	enum lambda_cmd	cmd;
@@ -46,6 +48,8 @@ struct lambda_api {
 	int		 res_pipe[2];		/* thread -> loop */
 	bool		 thread_started;
 	bool		 busy_next;		/* an event/next is outstanding, or follows a register */
+	sem_t		 sent;			/* posted when the start-up calls are out, or over */
+	bool		 sent_init;
 	struct event	*res_event;		/* owned */
 	void		(*cb)(const struct lambda_result *, void *);
 	void		*cb_arg;
@@ -324,19 +328,26 @@ start_up(struct lambda_api *api, const struct command *c)
 	struct lambda_result res = { .cmd = LAMBDA_CMD_REGISTER };
 
 	do_register(api, c->invoke, &res);
-	if (send_result(api, &res) < 0)
+	if (send_result(api, &res) < 0) {
+		sem_post(&api->sent);
 		return -1;
-	if (!res.ok)
+	}
+	if (!res.ok) {
+		sem_post(&api->sent);
 		return 0;
+	}
 	if (c->port > 0) {
 		memset(&res, 0, sizeof(res));
 		res.cmd = LAMBDA_CMD_SUBSCRIBE;
 		do_subscribe(api, c->port, &res);
-		if (send_result(api, &res) < 0)
+		if (send_result(api, &res) < 0) {
+			sem_post(&api->sent);
 			return -1;
+		}
 	}
 	memset(&res, 0, sizeof(res));
 	res.cmd = LAMBDA_CMD_NEXT;
+	sem_post(&api->sent);	/* the event/next goes out now, and blocks until an event */
 	do_next(api, &res);
 	return send_result(api, &res);
 }
@@ -395,6 +406,27 @@ on_result(evutil_socket_t fd, short what, void *arg)
 	api->cb(&res, api->cb_arg);
 }
 
+/*
+ * Wait until the thread has sent register, the subscription and the first
+ * event/next (or failed), START_WAIT_MS at most: Lambda's init waits for those
+ * calls, and the daemon building its loop and relay beside them would take
+ * the CPU and the allocator's lock from them.
+ */
+static void
+wait_sent(struct lambda_api *api)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += START_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (sem_timedwait(&api->sent, &until) != 0 && errno == EINTR)
+		;
+}
+
 struct lambda_api *
 lambda_api_start(const struct lambda_api_setup *how, char **reterr)
 {
@@ -408,7 +440,8 @@ lambda_api_start(const struct lambda_api_setup *how, char **reterr)
 	snprintf(api->base_url, sizeof(api->base_url), "http://%s", how->runtime_api);
 	snprintf(api->name, sizeof(api->name), "%s", how->name);
 	api->curl = curl_easy_init();
-	if (api->curl == NULL || pipe(api->cmd_pipe) < 0 || pipe(api->res_pipe) < 0) {
+	api->sent_init = sem_init(&api->sent, 0, 0) == 0;
+	if (api->curl == NULL || !api->sent_init || pipe(api->cmd_pipe) < 0 || pipe(api->res_pipe) < 0) {
 		if (asprintf(reterr, "cannot set up the API client: %s", strerror(errno)) < 0)
 			*reterr = NULL;
 		lambda_api_free(api);
@@ -424,12 +457,7 @@ lambda_api_start(const struct lambda_api_setup *how, char **reterr)
 		return NULL;
 	}
 	api->thread_started = true;
-	/*
-	 * Let the thread send register now: a new thread may wait on this CPU
-	 * until the caller blocks, which would put everything the daemon builds
-	 * next before the register.
-	 */
-	sched_yield();
+	wait_sent(api);
 	return api;
 }
 
@@ -497,6 +525,8 @@ lambda_api_free(struct lambda_api *api)
 	}
 	if (api->curl != NULL)
 		curl_easy_cleanup(api->curl);
+	if (api->sent_init)
+		sem_destroy(&api->sent);
 	free(api);
 	return false;
 }
