@@ -49,7 +49,9 @@ struct lambda_api_setup {
  * function's cold-start path, in one go: register; once registered, the
  * telemetry subscription (when a port is given) and the first event/next.
  * Their results come back in that order once attached; a refused register is
- * the only one (nothing follows it). curl_global_init must have been called.
+ * the only one (nothing follows it). Returns once those calls are out or over
+ * (START_WAIT_MS at most), so that nothing the caller does competes with them.
+ * curl_global_init must have been called.
  * NULL with *reterr (malloc'd, or NULL when out of memory) on failure.
  */
 struct lambda_api *lambda_api_start(const struct lambda_api_setup *how, char **reterr);

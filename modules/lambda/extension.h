@@ -14,9 +14,9 @@ struct lambda_ext;
  * Register with the Extensions API at cfg->runtime_api as `name` (the
  * executable's file name) at once: call it first in startup, as soon as the
  * listener's sockets exist; the Lambda API client then subscribes to
- * telemetry and sends the first event/next by itself, while the daemon builds
- * the rest, the event loop included. Their results wait for
- * lambda_ext_follow. NULL with *reterr (malloc'd, or NULL when out of memory)
+ * telemetry and sends the first event/next by itself, and the call returns
+ * once those are out (50 ms at most): the daemon builds the rest, the event
+ * loop included, after them. Their results wait for lambda_ext_follow. NULL with *reterr (malloc'd, or NULL when out of memory)
  * when the extension cannot start.
  */
 struct lambda_ext *lambda_ext_register(const struct relay_settings *cfg, const char *name, char **reterr);

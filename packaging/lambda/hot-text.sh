@@ -30,14 +30,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hot-text.XXXXXX") || exit 1
 pids=
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/ca.key" \
-	-out "$work/ca.pem" -days 2 -subj /CN=hot-text-ca 2>/dev/null &&
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/srv.key" \
-	-out "$work/srv.csr" -subj /CN=localhost 2>/dev/null &&
-printf 'subjectAltName=DNS:localhost\n' >"$work/srv.ext" &&
-openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-	-out "$work/srv.pem" -days 2 -extfile "$work/srv.ext" 2>/dev/null || die "cannot make the test certificates"
-cat /etc/ssl/certs/ca-certificates.crt "$work/ca.pem" >"$work/bundle.pem" 2>/dev/null || cp "$work/ca.pem" "$work/bundle.pem"
+bash "$here/../../tools/emulator/sink-certs.sh" "$work" || exit 1
 
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.05; done; }
 uploads() { ls "$work/sink" 2>/dev/null | grep -c '\.head$'; }

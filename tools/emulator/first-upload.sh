@@ -7,8 +7,8 @@
 #
 #   usage: first-upload.sh [-n N] RELAY...
 #   SINK_BIN   the sink (default ./pyroscope-sink)
-# SSL_CERT_FILE is the system bundle (/etc/ssl/certs/ca-certificates.crt) plus a test CA made
-# here with the openssl CLI, so the index and the verification work as they do in Lambda.
+# SSL_CERT_FILE is the system bundle (/etc/ssl/certs/ca-certificates.crt) plus a test CA
+# (sink-certs.sh), so the index and the verification work as they do in Lambda.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 SINK_BIN=${SINK_BIN:-./pyroscope-sink}
@@ -26,15 +26,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/first-upload.XXXXXX") || exit 1
 pids=
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/ca.key" \
-	-out "$work/ca.pem" -days 2 -subj /CN=first-upload-ca 2>/dev/null &&
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/srv.key" \
-	-out "$work/srv.csr" -subj /CN=localhost 2>/dev/null &&
-printf 'subjectAltName=DNS:localhost\n' >"$work/srv.ext" &&
-openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-	-out "$work/srv.pem" -days 2 -extfile "$work/srv.ext" 2>/dev/null ||
-	{ echo "first-upload: cannot make the test certificates" >&2; exit 1; }
-cat "$bundle" "$work/ca.pem" >"$work/bundle.pem"
+bash "$here/sink-certs.sh" "$work" || exit 1
 
 # wait_for SECONDS COMMAND...: poll every 10 ms.
 wait_for() {
