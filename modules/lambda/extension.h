@@ -16,8 +16,9 @@ struct lambda_ext;
  * listener's sockets exist; the Lambda API client then subscribes to
  * telemetry and sends the first event/next by itself, and the call returns
  * once those are out (50 ms at most): the daemon builds the rest, the event
- * loop included, after them. Their results wait for lambda_ext_follow. NULL with *reterr (malloc'd, or NULL when out of memory)
- * when the extension cannot start.
+ * loop included, after them. Their results wait for lambda_ext_follow. NULL
+ * with *reterr (malloc'd, or NULL when out of memory) when the extension
+ * cannot start.
  */
 struct lambda_ext *lambda_ext_register(const struct relay_settings *cfg, const char *name, char **reterr);
 /*

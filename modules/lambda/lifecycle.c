@@ -87,6 +87,7 @@ struct lifecycle {
 	struct upstream			*up;		/* borrowed; its idle callback is ours alone */
 	struct lifecycle_api		 api;		/* the Extensions API commands */
 	struct event			*timer;		/* owned: bounds the current wait */
+	struct event			*warm;		/* owned: upstream_warm once init is over */
 	const char			*drain_over;	/* what ends a drain at its deadline, for the log */
 	int				 telemetry_port;
 	enum lx_state			 state;
@@ -182,8 +183,7 @@ init_done(struct lifecycle *lx)
 	struct timeval tv = { 0, WARM_AFTER_MS * 1000 };
 
 	lx->state = LX_WAITING;
-	if (event_base_once(lx->base, -1, EV_TIMEOUT, on_warm, lx->up, &tv) != 0)
-		upstream_warm(lx->up);
+	evtimer_add(lx->warm, &tv);
 }
 
 static void
@@ -533,7 +533,8 @@ lifecycle_new(struct event_base *base, const struct relay_settings *cfg, struct 
 	lx->state = LX_REGISTERING;
 	lx->shutdown_only = cfg->managed_instances;
 	lx->timer = evtimer_new(base, on_timer, lx);
-	if (lx->timer == NULL) {
+	lx->warm = evtimer_new(base, on_warm, up);
+	if (lx->timer == NULL || lx->warm == NULL) {
 		lifecycle_free(lx);
 		return NULL;
 	}
@@ -577,5 +578,7 @@ lifecycle_free(struct lifecycle *lx)
 	upstream_on_idle(lx->up, NULL, NULL);
 	if (lx->timer != NULL)
 		event_free(lx->timer);
+	if (lx->warm != NULL)
+		event_free(lx->warm);
 	free(lx);
 }
