@@ -89,9 +89,16 @@ connector_warm(struct connector *c)
 	char *err = NULL;
 
 	lookup_start(c);
-	/* A failure is left to the first connection, which tries again and logs it. */
-	if (c->tls != NULL && tls_client_prepare(c->tls, &err) != 0)
-		free(err);
+	if (c->tls == NULL)
+		return;
+	switch (tls_client_prepare(c->tls, &err)) {
+	case 1:
+		log_debug("Made the TLS context for %s ahead of the first upload", c->cfg->remote.host);
+		break;
+	case -1:
+		free(err);	/* left to the first connection, which tries again and logs it */
+		break;
+	}
 }
 
 struct connector *

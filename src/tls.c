@@ -148,7 +148,7 @@ tls_client_prepare(struct tls_client *tc, char **reterr)
 	SSL_CTX_set_app_data(tc->ctx, tc);
 	SSL_CTX_set_session_cache_mode(tc->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(tc->ctx, on_new_session);
-	return 0;
+	return 1;
 }
 
 SSL *
@@ -156,7 +156,7 @@ tls_client_open(struct tls_client *tc, const char *host, char **reterr)
 {
 	SSL *ssl;
 
-	if (tls_client_prepare(tc, reterr) != 0)
+	if (tls_client_prepare(tc, reterr) < 0)
 		return NULL;
 	if ((ssl = tls_client_ssl_new(tc->ctx, host)) == NULL) {
 		*reterr = openssl_reason("cannot create a TLS connection");

@@ -18,8 +18,9 @@ SSL_CTX	*tls_client_ctx_new(char **reterr);
  * The same context, made when its owner says (OpenSSL's setup and SSL_CTX_new
  * take about a MiB and a few milliseconds, which stay off the start-up path).
  * tls_client_new makes no OpenSSL call; NULL only when out of memory.
- * tls_client_prepare makes the context if there is none yet: 0, or -1 with
- * *reterr (malloc'd); tried again by the next call.
+ * tls_client_prepare makes the context if there is none yet: 1 when it made
+ * it, 0 when there was one, -1 with *reterr (malloc'd) on failure (tried again
+ * by the next call).
  * tls_client_open returns a connection object as tls_client_ssl_new makes it,
  * preparing the context first if needed; NULL with *reterr (malloc'd) when the
  * context or the connection object cannot be made (tried again next time).

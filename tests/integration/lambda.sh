@@ -150,6 +150,22 @@ is "$EMU_STATUS" 0 "background strategy: run accepted"
 diag "post-runtime durations (ms, background): $(post_runtime bg)"
 is "$(count_requests up4)" "$(sent bg)" "profiles delivered (retried after thaws if needed, drained at SHUTDOWN)"
 
+# --- an HTTPS remote: the TLS context is made once init is over, before the first upload ----
+test_ca lambda-test-ca
+test_cert tlsup IP:127.0.0.1
+start_sink tlsup --tls-cert "$T/tlsup.pem" --tls-key "$T/tlsup.key"
+emulate tls --invokes 3 --gap-ms 50 -- PYROSCOPE_REMOTE_ADDRESS="https://127.0.0.1:$SINK_PORT" \
+	SSL_CERT_FILE="$T/ca.pem" PYROSCOPE_LOG_LEVEL=debug SAMPLE_WORK_MS=$((200 * SLOW)) SAMPLE_UPLOADS=1
+is "$EMU_STATUS" 0 "HTTPS remote: run accepted"
+is "$(count_requests tlsup)" "$(sent tls)" "every profile delivered over verified TLS"
+# line_of PATTERN FILE: the number of the first line matching PATTERN, or 0.
+line_of() { grep -n "$1" "$2" | head -1 | cut -d: -f1 | grep . || echo 0; }
+reg=$(line_of 'Registered with the Lambda Extensions API' "$T/tls.err")
+made=$(line_of 'Made the TLS context for 127.0.0.1 ahead of the first upload' "$T/tls.err")
+first=$(line_of 'Relayed request to remote' "$T/tls.err")
+check "the TLS context made after registering (line $reg), before the first upload (line $first): line $made" \
+	test "$reg" -gt 0 -a "$made" -gt "$reg" -a "$first" -gt "$made"
+
 # --- bad configuration: the function runs every invoke, the error is logged ---
 emulate badcfg --invokes 3 -- "PYROSCOPE_REMOTE_ADDRESS=https://bad host" PYROSCOPE_TIMEOUT=soon SAMPLE_UPLOADS=1
 is "$EMU_STATUS" 0 "bad configuration: the emulator accepts the run"

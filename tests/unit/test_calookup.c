@@ -616,7 +616,7 @@ test_error_text(void)
 	SSL *ssl = NULL;
 	int sv[2] = { -1, -1 };
 
-	if (!ok(tc != NULL && tls_client_prepare(tc, &err) == 0 &&
+	if (!ok(tc != NULL && tls_client_prepare(tc, &err) == 1 &&
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 &&
 	    write(sv[1], reply, sizeof(reply) - 1) == (ssize_t)(sizeof(reply) - 1) &&
 	    (ssl = tls_client_open(tc, "localhost", &err)) != NULL && SSL_set_fd(ssl, sv[0]) == 1,
