@@ -317,37 +317,45 @@ send_result(struct lambda_api *api, const struct lambda_result *res)
 }
 
 /*
- * Register; once registered, subscribe to telemetry (when a port is given)
- * and send the first event/next at once, each result sent back as it comes:
- * the whole start is on the function's cold-start path, and no hop through
- * the event loop is needed between the calls.
+ * Register; once registered, subscribe to telemetry (when a port is given),
+ * each result sent back as it comes. 1 when the first event/next is to follow,
+ * 0 when the register was refused, -1 when the results cannot be sent.
  */
 static int
-start_up(struct lambda_api *api, const struct command *c)
+register_and_subscribe(struct lambda_api *api, const struct command *c)
 {
 	struct lambda_result res = { .cmd = LAMBDA_CMD_REGISTER };
 
 	do_register(api, c->invoke, &res);
-	if (send_result(api, &res) < 0) {
-		sem_post(&api->sent);
+	if (send_result(api, &res) < 0)
 		return -1;
-	}
-	if (!res.ok) {
-		sem_post(&api->sent);
+	if (!res.ok)
 		return 0;
-	}
 	if (c->port > 0) {
 		memset(&res, 0, sizeof(res));
 		res.cmd = LAMBDA_CMD_SUBSCRIBE;
 		do_subscribe(api, c->port, &res);
-		if (send_result(api, &res) < 0) {
-			sem_post(&api->sent);
+		if (send_result(api, &res) < 0)
 			return -1;
-		}
 	}
-	memset(&res, 0, sizeof(res));
-	res.cmd = LAMBDA_CMD_NEXT;
-	sem_post(&api->sent);	/* the event/next goes out now, and blocks until an event */
+	return 1;
+}
+
+/*
+ * The start: register, subscribe, then the first event/next at once: the
+ * whole start is on the function's cold-start path, and no hop through the
+ * event loop is needed between the calls. `sent` is posted once the calls
+ * before the long poll are over, whatever their outcome.
+ */
+static int
+start_up(struct lambda_api *api, const struct command *c)
+{
+	struct lambda_result res = { .cmd = LAMBDA_CMD_NEXT };
+	int rc = register_and_subscribe(api, c);
+
+	sem_post(&api->sent);
+	if (rc <= 0)
+		return rc;
 	do_next(api, &res);
 	return send_result(api, &res);
 }
